@@ -1,0 +1,24 @@
+"""minitensor: a from-scratch reverse-mode autograd engine on NumPy (CPU) and CuPy (GPU).
+
+PyTorch's names and semantics: `import minitensor as mt` where you would write
+`import torch`.
+"""
+from . import dtypes
+from .autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .backend import backends, gpu_available, synchronize
+from .creation import (FUNCTION_FORMS, allclose, arange, cat, concat, concatenate, empty, eye,
+                       from_numpy, full, full_like, is_tensor, linspace, multinomial, numel, ones,
+                       ones_like, rand, rand_like, randint, randn, randn_like, randperm, stack,
+                       tensor, tril, triu, where, zeros, zeros_like)
+from .dtypes import (bool_ as bool, double, float, float16, float32, float64, half, int32, int64,
+                     long)
+from .gradcheck import gradcheck
+from .random import Generator, default_generator, manual_seed
+from .tensor import Tensor
+
+globals().update(FUNCTION_FORMS)   # mt.sum, mt.exp, mt.softmax, mt.matmul, ...
+
+from . import nn, optim  # noqa: E402  (they import the names above)
+from .serialization import load, save  # noqa: E402
+
+__version__ = '0.1.0'

@@ -1,0 +1,163 @@
+"""The autograd core: Function (one op = forward + backward), grad mode, backward().
+
+A Function's forward and backward work on raw backend arrays (numpy or cupy).
+`Function.apply` wraps the result in a Tensor that remembers the Function (its
+`grad_fn`) and the input Tensors, so `backward()` can walk the graph in reverse.
+
+Rule that keeps this simple and fast: gradient arrays are never modified in place.
+A backward may therefore hand the very same array to two inputs (as `a + b` does).
+"""
+import functools
+
+_grad_enabled = True
+
+
+def is_grad_enabled():
+    return _grad_enabled
+
+
+def set_grad_enabled(mode):
+    global _grad_enabled
+    _grad_enabled = bool(mode)
+
+
+class no_grad:
+    """Context manager and decorator: ops inside record no graph (inference, updates)."""
+
+    def __enter__(self):
+        self.prev = is_grad_enabled()
+        set_grad_enabled(False)
+
+    def __exit__(self, *exc):
+        set_grad_enabled(self.prev)
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with no_grad():
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+class enable_grad(no_grad):
+    """Re-enable graph recording inside a no_grad block."""
+
+    def __enter__(self):
+        self.prev = is_grad_enabled()
+        set_grad_enabled(True)
+
+
+class Function:
+    """Base of every differentiable op: subclasses define forward() and backward().
+
+    forward(*arrays, **options) -> array      (options are non-tensor arguments)
+    backward(grad) -> one gradient per tensor input (or None), each already shaped
+                      like that input.
+    """
+    __slots__ = ('inputs', 'saved', 'needs_grad', '__dict__')
+
+    def save_for_backward(self, *arrays):
+        self.saved = arrays
+
+    @classmethod
+    def apply(cls, *inputs, **options):
+        from .tensor import Tensor
+        ctx = cls()
+        out = ctx.forward(*[t.data for t in inputs], **options)
+        requires_grad = _grad_enabled and any(t.requires_grad for t in inputs)
+        if not requires_grad:
+            return Tensor._wrap(out)
+        ctx.inputs = inputs
+        ctx.needs_grad = tuple(t.requires_grad for t in inputs)
+        return Tensor._wrap(out, requires_grad=True, grad_fn=ctx)
+
+    def release(self):
+        """Drop what backward needed, so the memory goes back right after use."""
+        self.saved = None
+        self.inputs = None
+        self.__dict__.clear()
+
+    @property
+    def name(self):
+        return type(self).__name__
+
+    def __repr__(self):
+        return f"<{self.name}Backward>"
+
+
+def _topological_order(root):
+    """Every Function reachable from root's grad_fn, each after all its consumers.
+
+    Iterative depth-first search (an explicit stack, not recursion), so a chain of
+    100,000 ops works.
+    """
+    order, visited = [], set()
+    stack = [(root.grad_fn, False)]
+    while stack:
+        fn, children_done = stack.pop()
+        if children_done:
+            order.append(fn)
+            continue
+        if id(fn) in visited:
+            continue
+        visited.add(id(fn))
+        stack.append((fn, True))
+        for t in fn.inputs:
+            if t.grad_fn is not None and id(t.grad_fn) not in visited:
+                stack.append((t.grad_fn, False))
+    order.reverse()   # consumers before producers
+    return order
+
+
+def backward(tensor, gradient=None, retain_graph=False):
+    """Reverse-mode sweep from `tensor`: fill .grad on every leaf that requires grad."""
+    from .tensor import Tensor
+    if not tensor.requires_grad:
+        raise RuntimeError(
+            "backward: this tensor does not require grad and has no grad_fn; "
+            "create the leaves with requires_grad=True (and call outside mt.no_grad())")
+    if gradient is None:
+        if tensor.data.size != 1:
+            raise RuntimeError(
+                f"backward: grad can be implicitly created only for scalar outputs, but the "
+                f"output has shape {tuple(tensor.shape)}; pass gradient= (same shape) or reduce "
+                f"first, e.g. loss.sum().backward()")
+        grad = tensor.xp.ones_like(tensor.data)
+    else:
+        grad = gradient.data if isinstance(gradient, Tensor) else tensor.xp.asarray(gradient)
+        if grad.shape != tensor.data.shape:
+            raise RuntimeError(
+                f"backward: gradient has shape {tuple(grad.shape)} but the output has shape "
+                f"{tuple(tensor.shape)}; they must match")
+        grad = grad.astype(tensor.data.dtype, copy=False)
+
+    if tensor.grad_fn is None:          # a leaf: its gradient is the seed itself
+        tensor._accumulate_grad(grad)
+        return
+
+    grads = {id(tensor.grad_fn): grad}  # grad_fn id -> gradient w.r.t. its output
+    for fn in _topological_order(tensor):
+        if fn.inputs is None:
+            raise RuntimeError(
+                f"backward: trying to backward through the graph a second time (through "
+                f"{fn.name}); its saved values were freed after the first backward. "
+                f"Pass retain_graph=True to the first backward if you need this.")
+        out_grad = grads.pop(id(fn), None)
+        if out_grad is None:            # no path from the root reaches this op's output
+            continue
+        in_grads = fn.backward(out_grad)
+        if not isinstance(in_grads, tuple):
+            in_grads = (in_grads,)
+        for t, needs, g in zip(fn.inputs, fn.needs_grad, in_grads):
+            if not needs or g is None:
+                continue
+            assert g.shape == t.data.shape, (
+                f"{fn.name}.backward returned a gradient of shape {g.shape} "
+                f"for an input of shape {t.data.shape}")
+            if t.grad_fn is None:
+                t._accumulate_grad(g)
+            else:
+                key = id(t.grad_fn)
+                grads[key] = g if key not in grads else grads[key] + g
+        if not retain_graph:
+            fn.release()

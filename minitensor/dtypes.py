@@ -1,0 +1,44 @@
+"""dtypes: minitensor uses NumPy's dtype objects, under torch's names."""
+import builtins
+
+import numpy as np
+
+float32 = np.dtype(np.float32)
+float64 = np.dtype(np.float64)
+float16 = np.dtype(np.float16)
+int32 = np.dtype(np.int32)
+int64 = np.dtype(np.int64)
+bool_ = np.dtype(np.bool_)
+float = float32     # torch.float is float32
+double = float64
+long = int64
+half = float16
+
+default_float = float32
+
+_by_name = {
+    'float32': float32, 'float': float32, 'float64': float64, 'double': float64,
+    'float16': float16, 'half': float16, 'int32': int32, 'int': int32,
+    'int64': int64, 'long': int64, 'bool': bool_,
+}
+
+
+def to_dtype(dtype):
+    """Accept mt.float32, np.float32, 'float32', python float/int/bool -> np.dtype."""
+    if dtype is None:
+        return None
+    if isinstance(dtype, str):
+        if dtype not in _by_name:
+            raise TypeError(f"unknown dtype {dtype!r}; expected one of {sorted(_by_name)}")
+        return _by_name[dtype]
+    python_types = {builtins.float: float32, builtins.int: int64, builtins.bool: bool_}
+    if dtype in python_types:
+        return python_types[dtype]
+    try:
+        return np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"unknown dtype {dtype!r}; expected mt.float32, mt.float64, mt.int64 or mt.bool") from None
+
+
+def is_floating(dtype):
+    return dtype.kind == 'f'

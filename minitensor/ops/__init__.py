@@ -1,0 +1,1 @@
+"""The Functions, grouped by kind: elementwise, reduce, shape, index, matmul, nn."""

@@ -1,0 +1,286 @@
+"""Elementwise ops: forward and the local derivative side by side.
+
+Binary ops broadcast; their backward sums the gradient back to each input's shape
+with `unbroadcast`. In every backward, `g` is dLoss/dOutput.
+"""
+import math
+
+from ..autograd import Function
+from ..backend import erf, xp_of
+from .broadcast import unbroadcast
+
+# ---------------------------------------------------------------- binary
+
+
+class Add(Function):
+    def forward(self, a, b):
+        self.shapes = a.shape, b.shape
+        return a + b
+
+    def backward(self, g):                       # d(a+b)/da = 1, d(a+b)/db = 1
+        sa, sb = self.shapes
+        return unbroadcast(g, sa), unbroadcast(g, sb)
+
+
+class Sub(Function):
+    def forward(self, a, b):
+        self.shapes = a.shape, b.shape
+        return a - b
+
+    def backward(self, g):                       # d(a-b)/da = 1, d(a-b)/db = -1
+        sa, sb = self.shapes
+        return unbroadcast(g, sa), unbroadcast(-g, sb)
+
+
+class Mul(Function):
+    def forward(self, a, b):
+        self.save_for_backward(a, b)
+        return a * b
+
+    def backward(self, g):                       # d(ab)/da = b, d(ab)/db = a
+        a, b = self.saved
+        ga = unbroadcast(g * b, a.shape) if self.needs_grad[0] else None
+        gb = unbroadcast(g * a, b.shape) if self.needs_grad[1] else None
+        return ga, gb
+
+
+class Div(Function):
+    def forward(self, a, b):
+        self.save_for_backward(a, b)
+        return a / b
+
+    def backward(self, g):                       # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2
+        a, b = self.saved
+        ga = unbroadcast(g / b, a.shape) if self.needs_grad[0] else None
+        gb = unbroadcast(-g * a / (b * b), b.shape) if self.needs_grad[1] else None
+        return ga, gb
+
+
+class Pow(Function):
+    """a ** b with both tensors (the exponent may require grad too)."""
+
+    def forward(self, a, b):
+        out = a ** b
+        self.save_for_backward(a, b, out)
+        return out
+
+    def backward(self, g):                       # d/da = b a^(b-1), d/db = a^b ln a
+        a, b, out = self.saved
+        xp = xp_of(a)
+        ga = gb = None
+        if self.needs_grad[0]:
+            ga = unbroadcast(g * b * a ** (b - 1), a.shape)
+        if self.needs_grad[1]:
+            log_a = xp.log(xp.where(a > 0, a, 1))  # a^b ln a is taken as 0 where a <= 0
+            gb = unbroadcast(g * out * log_a, b.shape)
+        return ga, gb
+
+
+class PowScalar(Function):
+    """a ** p for a Python number p: the common case, one cheap backward."""
+
+    def forward(self, a, p):
+        self.p = p
+        self.save_for_backward(a)
+        return a ** p
+
+    def backward(self, g):                       # d(a^p)/da = p a^(p-1)
+        (a,) = self.saved
+        p = self.p
+        if p == 2:
+            return g * (2 * a)
+        return g * (p * a ** (p - 1))
+
+
+class Maximum(Function):
+    def forward(self, a, b):
+        self.save_for_backward(a, b)
+        return xp_of(a).maximum(a, b)
+
+    def backward(self, g):                       # gradient goes to the larger; ties split
+        a, b = self.saved
+        share_a = ((a > b) + 0.5 * (a == b)).astype(g.dtype)
+        return (unbroadcast(g * share_a, a.shape),
+                unbroadcast(g * (1 - share_a), b.shape))
+
+
+class Minimum(Function):
+    def forward(self, a, b):
+        self.save_for_backward(a, b)
+        return xp_of(a).minimum(a, b)
+
+    def backward(self, g):
+        a, b = self.saved
+        share_a = ((a < b) + 0.5 * (a == b)).astype(g.dtype)
+        return (unbroadcast(g * share_a, a.shape),
+                unbroadcast(g * (1 - share_a), b.shape))
+
+
+# ---------------------------------------------------------------- unary
+
+
+class Neg(Function):
+    def forward(self, a):
+        return -a
+
+    def backward(self, g):
+        return -g
+
+
+class Exp(Function):
+    def forward(self, a):
+        out = xp_of(a).exp(a)
+        self.save_for_backward(out)
+        return out
+
+    def backward(self, g):                       # d(e^a)/da = e^a
+        (out,) = self.saved
+        return g * out
+
+
+class Log(Function):
+    def forward(self, a):
+        self.save_for_backward(a)
+        return xp_of(a).log(a)
+
+    def backward(self, g):                       # d(ln a)/da = 1/a
+        (a,) = self.saved
+        return g / a
+
+
+class Sqrt(Function):
+    def forward(self, a):
+        out = xp_of(a).sqrt(a)
+        self.save_for_backward(out)
+        return out
+
+    def backward(self, g):                       # d(sqrt a)/da = 1 / (2 sqrt a)
+        (out,) = self.saved
+        return g / (2 * out)
+
+
+class Tanh(Function):
+    def forward(self, a):
+        out = xp_of(a).tanh(a)
+        self.save_for_backward(out)
+        return out
+
+    def backward(self, g):                       # d(tanh a)/da = 1 - tanh^2 a
+        (out,) = self.saved
+        return g * (1 - out * out)
+
+
+class Sigmoid(Function):
+    def forward(self, a):
+        xp = xp_of(a)
+        # exp of a negative number only, so large |a| cannot overflow
+        e = xp.exp(-xp.abs(a))
+        out = xp.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
+        self.save_for_backward(out)
+        return out
+
+    def backward(self, g):                       # d(sigma)/da = sigma (1 - sigma)
+        (out,) = self.saved
+        return g * out * (1 - out)
+
+
+class ReLU(Function):
+    def forward(self, a):
+        self.save_for_backward(a > 0)
+        return xp_of(a).maximum(a, 0)
+
+    def backward(self, g):                       # 1 where a > 0, else 0
+        (positive,) = self.saved
+        return g * positive
+
+
+class GELU(Function):
+    """GELU(a) = a * Phi(a), Phi the standard normal CDF; approximate='tanh' as in GPT-2."""
+
+    def forward(self, a, approximate='none'):
+        xp = xp_of(a)
+        self.approximate = approximate
+        self.save_for_backward(a)
+        if approximate == 'tanh':
+            inner = math.sqrt(2 / math.pi) * (a + 0.044715 * a ** 3)
+            return 0.5 * a * (1 + xp.tanh(inner))
+        return 0.5 * a * (1 + erf(a * (1 / math.sqrt(2))))
+
+    def backward(self, g):
+        (a,) = self.saved
+        xp = xp_of(a)
+        if self.approximate == 'tanh':           # product rule through the tanh
+            k = math.sqrt(2 / math.pi)
+            t = xp.tanh(k * (a + 0.044715 * a ** 3))
+            dinner = k * (1 + 3 * 0.044715 * a * a)
+            return g * (0.5 * (1 + t) + 0.5 * a * (1 - t * t) * dinner)
+        cdf = 0.5 * (1 + erf(a * (1 / math.sqrt(2))))     # Phi(a)
+        pdf = xp.exp(-0.5 * a * a) * (1 / math.sqrt(2 * math.pi))  # phi(a)
+        return g * (cdf + a * pdf)               # d(a Phi(a))/da = Phi + a phi
+
+
+class Abs(Function):
+    def forward(self, a):
+        self.save_for_backward(a)
+        return xp_of(a).abs(a)
+
+    def backward(self, g):                       # sign(a); 0 at a == 0, as torch
+        (a,) = self.saved
+        return g * xp_of(a).sign(a)
+
+
+class Clamp(Function):
+    def forward(self, a, min=None, max=None):
+        xp = xp_of(a)
+        keep = xp.ones(a.shape, dtype=bool)
+        if min is not None:
+            keep &= a >= min
+        if max is not None:
+            keep &= a <= max
+        self.save_for_backward(keep)
+        return xp.clip(a, min, max).astype(a.dtype, copy=False)
+
+    def backward(self, g):                       # 1 inside [min, max], 0 where clipped
+        (keep,) = self.saved
+        return g * keep
+
+
+class Where(Function):
+    """where(cond, a, b): cond is a bool array (not differentiated)."""
+
+    def forward(self, a, b, cond=None):
+        xp = xp_of(a)
+        self.cond = cond
+        self.shapes = a.shape, b.shape
+        return xp.where(cond, a, b)
+
+    def backward(self, g):
+        sa, sb = self.shapes
+        zero = g.dtype.type(0)
+        xp = xp_of(g)
+        return (unbroadcast(xp.where(self.cond, g, zero), sa),
+                unbroadcast(xp.where(self.cond, zero, g), sb))
+
+
+class MaskedFill(Function):
+    """a where mask is False, value where it is True (mask broadcasts to a)."""
+
+    def forward(self, a, mask=None, value=0.0):
+        xp = xp_of(a)
+        self.mask = mask
+        return xp.where(mask, a.dtype.type(value), a)
+
+    def backward(self, g):                       # filled positions get no gradient
+        xp = xp_of(g)
+        return xp.where(self.mask, g.dtype.type(0), g)
+
+
+class Cast(Function):
+    """Change dtype; the gradient is cast back to the input's dtype."""
+
+    def forward(self, a, dtype=None):
+        self.in_dtype = a.dtype
+        return a.astype(dtype)
+
+    def backward(self, g):
+        return g.astype(self.in_dtype)

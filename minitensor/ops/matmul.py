@@ -1,0 +1,73 @@
+"""Matrix multiplication with PyTorch semantics: 1-D operands and broadcast batch dims.
+
+For out = a @ b:   dL/da = g @ b^T,   dL/db = a^T @ g,
+then each is summed over the batch dims it was broadcast along (unbroadcast).
+"""
+from ..autograd import Function
+from ..backend import matmul
+from .broadcast import unbroadcast
+
+
+def swap_last(x):
+    return x.swapaxes(-1, -2)
+
+
+class MatMul(Function):
+    def forward(self, a, b):
+        self.a_shape, self.b_shape = a.shape, b.shape
+        # a vector is a (1, k) row on the left, a (k, 1) column on the right; the
+        # extra axis is squeezed from the output (and put back in backward)
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        self.save_for_backward(a2, b2)
+        out = matmul(a2, b2)
+        if b.ndim == 1:
+            out = out[..., 0]
+        if a.ndim == 1:
+            out = out[..., 0, :] if b.ndim != 1 else out[..., 0]
+        return out
+
+    def backward(self, g):
+        a2, b2 = self.saved
+        if len(self.b_shape) == 1:
+            g = g[..., None]
+        if len(self.a_shape) == 1:
+            g = g[..., None, :]
+        ga = gb = None
+        if self.needs_grad[0]:
+            ga = unbroadcast(matmul(g, swap_last(b2)), a2.shape).reshape(self.a_shape)
+        if self.needs_grad[1]:
+            if b2.ndim == 2 and a2.ndim > 2:
+                # (..., n, k) @ (k, m): fold the batch into rows, one GEMM instead of
+                # a batched product followed by a sum over the batch
+                k, m = b2.shape
+                gb = matmul(swap_last(a2.reshape(-1, k)), g.reshape(-1, m))
+            else:
+                gb = unbroadcast(matmul(swap_last(a2), g), b2.shape)
+            gb = gb.reshape(self.b_shape)
+        return ga, gb
+
+
+class Linear(Function):
+    """y = x @ W^T + b with x (..., in), W (out, in), b (out,): nn.Linear's op.
+
+    Backward folds the leading dims into rows so every gradient is one 2-D GEMM:
+    dx = g @ W,  dW = g^T @ x,  db = sum of g over rows.
+    """
+
+    def forward(self, x, weight, bias=None):
+        self.save_for_backward(x, weight)
+        self.has_bias = bias is not None
+        out = matmul(x, weight.T)                 # (..., out)
+        if bias is not None:
+            out += bias                           # out is a fresh array: safe in place
+        return out
+
+    def backward(self, g):
+        x, weight = self.saved
+        n_in, n_out = weight.shape[1], weight.shape[0]
+        g2 = g.reshape(-1, n_out)                 # (rows, out)
+        gx = matmul(g2, weight).reshape(x.shape) if self.needs_grad[0] else None
+        gw = matmul(g2.T, x.reshape(-1, n_in)) if self.needs_grad[1] else None
+        gb = g2.sum(axis=0) if self.has_bias and self.needs_grad[2] else None
+        return gx, gw, gb

@@ -1,0 +1,825 @@
+"""Tensor: an array (numpy or cupy) plus what autograd needs (grad, grad_fn).
+
+Every differentiable method calls one Function from minitensor/ops/, so the math of
+each op lives in one place. This file only checks arguments and turns PyTorch-style
+calls (dim=, keepdim=, varargs shapes) into the arrays and options the ops expect.
+"""
+import builtins
+import numbers
+
+import numpy as np
+
+from . import dtypes
+from .autograd import backward as run_backward
+from .autograd import is_grad_enabled
+from .backend import device_of, normalize_device, to_device, xp_of
+from .ops import elementwise as E
+from .ops import index as I
+from .ops import matmul as M
+from .ops import nn as N
+from .ops import reduce as R
+from .ops import shape as S
+from .ops.broadcast import broadcast_shape
+
+
+def _shape_args(shape):
+    """Accept f(2, 3), f((2, 3)) and f([2, 3]) alike."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    return tuple(int(n) for n in shape)
+
+
+def normalize_dim(op, dim, ndim):
+    """A possibly negative dim -> a non-negative axis, with a clear error when out of range."""
+    lo, hi = -builtins.max(ndim, 1), builtins.max(ndim, 1) - 1
+    if not isinstance(dim, numbers.Integral):
+        raise TypeError(f"{op}: dim must be an int, got {type(dim).__name__}")
+    if not lo <= dim <= hi:
+        raise IndexError(f"{op}: dim {dim} is out of range for a tensor with {ndim} dims "
+                         f"(expected a dim in [{lo}, {hi}])")
+    return dim % builtins.max(ndim, 1) if ndim else 0
+
+
+def normalize_dims(op, dim, ndim):
+    """None -> all axes; int or tuple -> a tuple of non-negative axes."""
+    if dim is None:
+        return tuple(range(ndim))
+    if isinstance(dim, (tuple, list)):
+        return tuple(sorted(set(normalize_dim(op, d, ndim) for d in dim)))
+    return (normalize_dim(op, dim, ndim),)
+
+
+class Tensor:
+    """An n-dimensional array on 'cpu' or 'gpu' that records ops for backward()."""
+    __slots__ = ('data', 'grad', 'requires_grad', 'grad_fn', '__weakref__')
+
+    def __init__(self, data, requires_grad=False, dtype=None, device=None):
+        self.data = as_array(data, dtype, device)
+        self.grad = None
+        self.grad_fn = None
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _wrap(cls, array, requires_grad=False, grad_fn=None):
+        """Fast constructor for op results: no checks, no copies."""
+        t = object.__new__(cls)
+        if isinstance(array, np.generic):        # numpy reductions return scalars
+            array = np.asarray(array)
+        t.data = array
+        t.grad = None
+        t.requires_grad = requires_grad
+        t.grad_fn = grad_fn
+        return t
+
+    # ------------------------------------------------------------ basic properties
+
+    @property
+    def shape(self):
+        return tuple(self.data.shape)
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def device(self):
+        return device_of(self.data)
+
+    @property
+    def xp(self):
+        return xp_of(self.data)
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    @property
+    def is_leaf(self):
+        return self.grad_fn is None
+
+    def size(self, dim=None):
+        return self.shape if dim is None else self.shape[normalize_dim('size', dim, self.ndim)]
+
+    def dim(self):
+        return self.data.ndim
+
+    def numel(self):
+        return int(self.data.size)
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __iter__(self):
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.shape[0]))
+
+    __hash__ = object.__hash__   # comparisons return tensors, so hash by identity
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise RuntimeError(f"bool value of a tensor with {self.data.size} elements is ambiguous; "
+                               f"use .any() or .all()")
+        return bool(self.item())
+
+    # ------------------------------------------------------------ conversion
+
+    def item(self):
+        if self.data.size != 1:
+            raise ValueError(f"item: only a tensor with one element can be converted to a Python "
+                             f"number, but this one has shape {self.shape}")
+        return self.data.reshape(()).item() if self.device == 'cpu' else to_device(self.data, 'cpu').reshape(()).item()
+
+    def tolist(self):
+        return to_device(self.data, 'cpu').tolist()
+
+    def numpy(self):
+        """The data as a NumPy array (copied from the GPU; shared memory on the CPU)."""
+        if self.requires_grad and is_grad_enabled():
+            raise RuntimeError("numpy: can't call numpy() on a tensor that requires grad; "
+                               "use tensor.detach().numpy()")
+        return to_device(self.data, 'cpu')
+
+    def __array__(self, dtype=None, copy=None):
+        a = to_device(self.data, 'cpu')
+        return a if dtype is None else a.astype(dtype)
+
+    def to(self, *args, dtype=None, device=None):
+        """to('gpu'), to(mt.float64), to('cpu', mt.float32): differentiable copies."""
+        for a in args:
+            if isinstance(a, str) and a.lower().split(':')[0] in ('cpu', 'gpu', 'cuda'):
+                device = a
+            else:
+                dtype = a
+        out = self
+        if dtype is not None and dtypes.to_dtype(dtype) != self.dtype:
+            out = E.Cast.apply(out, dtype=dtypes.to_dtype(dtype))
+        if device is not None and normalize_device(device) != out.device:
+            out = S.ToDevice.apply(out, device=normalize_device(device))
+        return out
+
+    def cpu(self):
+        return self.to('cpu')
+
+    def gpu(self):
+        return self.to('gpu')
+
+    cuda = gpu
+
+    def float(self):
+        return self.to(dtypes.float32)
+
+    def double(self):
+        return self.to(dtypes.float64)
+
+    def long(self):
+        return self.to(dtypes.int64)
+
+    def int(self):
+        return self.to(dtypes.int32)
+
+    def bool(self):
+        return self.to(dtypes.bool_)
+
+    def type(self, dtype):
+        return self.to(dtype)
+
+    # ------------------------------------------------------------ autograd
+
+    def backward(self, gradient=None, retain_graph=False):
+        """Fill .grad of every leaf that requires grad with dSelf/dLeaf (summed over calls)."""
+        run_backward(self, gradient, retain_graph)
+
+    def _accumulate_grad(self, g):
+        if g.dtype != self.data.dtype:
+            g = g.astype(self.data.dtype)
+        if self.grad is None:
+            self.grad = Tensor._wrap(g)
+        else:
+            self.grad = Tensor._wrap(self.grad.data + g)   # a new array: never in place
+
+    def detach(self):
+        """The same data, cut off from the graph."""
+        return Tensor._wrap(self.data)
+
+    def requires_grad_(self, requires_grad=True):
+        if requires_grad and not dtypes.is_floating(self.dtype):
+            raise RuntimeError(f"requires_grad_: only floating point tensors can require "
+                               f"gradients, this one is {self.dtype}; convert with .float() first")
+        if not self.is_leaf and not requires_grad:
+            raise RuntimeError("requires_grad_: a non-leaf tensor cannot stop requiring grad; "
+                               "use .detach()")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def zero_(self):
+        """Fill with zeros in place (allowed only where no gradient can be corrupted)."""
+        self._check_inplace('zero_')
+        self.data[...] = 0
+        return self
+
+    # ------------------------------------------------------------ operand handling
+
+    def _operand(self, other, op):
+        """Turn a Python number / array into a Tensor that matches self without promoting.
+
+        A Python float keeps a float32 tensor float32 (as torch); a float with an int
+        tensor gives float32 (torch's default dtype).
+        """
+        if isinstance(other, Tensor):
+            if other.device != self.device:
+                raise RuntimeError(
+                    f"{op}: expected all tensors to be on the same device, but found one on "
+                    f"{self.device} and one on {other.device}; move one with .to('{self.device}')")
+            return other
+        if isinstance(other, numbers.Number):
+            if isinstance(other, builtins.bool):
+                dtype = self.dtype
+            elif isinstance(other, numbers.Integral) and self.dtype.kind in 'iub':
+                dtype = self.dtype if self.dtype.kind != 'b' else dtypes.int64
+            elif self.dtype.kind == 'f':
+                dtype = self.dtype
+            else:
+                dtype = dtypes.default_float
+            return Tensor._wrap(self.xp.asarray(other, dtype=dtype))
+        if isinstance(other, (list, tuple, np.ndarray)) or hasattr(other, '__cuda_array_interface__'):
+            return Tensor(other, device=self.device)
+        raise TypeError(f"{op}: unsupported operand type {type(other).__name__}; expected a "
+                        f"Tensor or a Python number")
+
+    def _binary(self, other, fn, op, reverse=False):
+        other = self._operand(other, op)
+        a, b = (other, self) if reverse else (self, other)
+        broadcast_shape(op, a.shape, b.shape)
+        if a.dtype != b.dtype:
+            common = np.result_type(a.dtype, b.dtype)
+            a, b = a.to(common), b.to(common)
+        return fn.apply(a, b)
+
+    # ------------------------------------------------------------ arithmetic
+
+    def __add__(self, other):
+        return self._binary(other, E.Add, 'add')
+
+    def __radd__(self, other):
+        return self._binary(other, E.Add, 'add', reverse=True)
+
+    def __sub__(self, other):
+        return self._binary(other, E.Sub, 'sub')
+
+    def __rsub__(self, other):
+        return self._binary(other, E.Sub, 'sub', reverse=True)
+
+    def __mul__(self, other):
+        return self._binary(other, E.Mul, 'mul')
+
+    def __rmul__(self, other):
+        return self._binary(other, E.Mul, 'mul', reverse=True)
+
+    def __truediv__(self, other):
+        if self.dtype.kind != 'f' and not (isinstance(other, Tensor) and other.dtype.kind == 'f'):
+            return self.float()._binary(other, E.Div, 'div')   # true division: ints -> float
+        return self._binary(other, E.Div, 'div')
+
+    def __rtruediv__(self, other):
+        if self.dtype.kind != 'f':
+            return self.float()._binary(other, E.Div, 'div', reverse=True)
+        return self._binary(other, E.Div, 'div', reverse=True)
+
+    def __pow__(self, other):
+        if isinstance(other, numbers.Number) and not isinstance(other, builtins.bool):
+            return E.PowScalar.apply(self, p=other)
+        return self._binary(other, E.Pow, 'pow')
+
+    def __rpow__(self, other):
+        return self._binary(other, E.Pow, 'pow', reverse=True)
+
+    def __neg__(self):
+        return E.Neg.apply(self)
+
+    neg = __neg__
+
+    def __pos__(self):
+        return self
+
+    def __matmul__(self, other):
+        return self.matmul(other)
+
+    def __rmatmul__(self, other):
+        return self._operand(other, 'matmul').matmul(self)
+
+    def __floordiv__(self, other):
+        other = self._operand(other, 'floor_divide')
+        return Tensor._wrap(self.data // other.data)
+
+    def __mod__(self, other):
+        other = self._operand(other, 'remainder')
+        return Tensor._wrap(self.data % other.data)
+
+    # in-place arithmetic: allowed on tensors outside the graph (buffers, no_grad updates)
+    def _inplace(self, other, fn, op):
+        self._check_inplace(op)
+        other = self._operand(other, op)
+        broadcast_shape(op, self.shape, other.shape)
+        fn(self.data, other.data.astype(self.dtype, copy=False), out=self.data)
+        return self
+
+    def __iadd__(self, other):
+        return self._inplace(other, self.xp.add, 'add_')
+
+    def __isub__(self, other):
+        return self._inplace(other, self.xp.subtract, 'sub_')
+
+    def __imul__(self, other):
+        return self._inplace(other, self.xp.multiply, 'mul_')
+
+    def __itruediv__(self, other):
+        return self._inplace(other, self.xp.true_divide, 'div_')
+
+    add_ = __iadd__
+    sub_ = __isub__
+    mul_ = __imul__
+    div_ = __itruediv__
+
+    def _check_inplace(self, op):
+        if is_grad_enabled() and self.requires_grad:
+            what = "a leaf tensor that requires grad" if self.is_leaf else "a tensor that is part of a graph"
+            raise RuntimeError(
+                f"{op}: in-place modification of {what} would corrupt its gradient; do it "
+                f"inside `with mt.no_grad():`, or build a new tensor (e.g. mt.cat/mt.stack/mt.where)")
+
+    # ------------------------------------------------------------ comparisons (no grad)
+
+    def _compare(self, other, fn, op):
+        other = self._operand(other, op)
+        broadcast_shape(op, self.shape, other.shape)
+        return Tensor._wrap(fn(self.data, other.data))
+
+    def __eq__(self, other):
+        return self._compare(other, lambda a, b: a == b, 'eq')
+
+    def __ne__(self, other):
+        return self._compare(other, lambda a, b: a != b, 'ne')
+
+    def __lt__(self, other):
+        return self._compare(other, lambda a, b: a < b, 'lt')
+
+    def __le__(self, other):
+        return self._compare(other, lambda a, b: a <= b, 'le')
+
+    def __gt__(self, other):
+        return self._compare(other, lambda a, b: a > b, 'gt')
+
+    def __ge__(self, other):
+        return self._compare(other, lambda a, b: a >= b, 'ge')
+
+    eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
+
+    def __invert__(self):
+        if self.dtype != dtypes.bool_:
+            raise TypeError(f"invert: ~ is defined for bool tensors only, got {self.dtype}")
+        return Tensor._wrap(~self.data)
+
+    def __and__(self, other):
+        return self._compare(other, lambda a, b: a & b, 'logical_and')
+
+    def __or__(self, other):
+        return self._compare(other, lambda a, b: a | b, 'logical_or')
+
+    def any(self):
+        return Tensor._wrap(self.data.any())
+
+    def all(self):
+        return Tensor._wrap(self.data.all())
+
+    def isnan(self):
+        return Tensor._wrap(self.xp.isnan(self.data))
+
+    def isfinite(self):
+        return Tensor._wrap(self.xp.isfinite(self.data))
+
+    # ------------------------------------------------------------ elementwise math
+
+    def _float_only(self, op):
+        if self.dtype.kind != 'f':
+            raise TypeError(f"{op}: expected a floating point tensor, got {self.dtype}; "
+                            f"convert with .float()")
+
+    def exp(self):
+        self._float_only('exp')
+        return E.Exp.apply(self)
+
+    def log(self):
+        self._float_only('log')
+        return E.Log.apply(self)
+
+    def sqrt(self):
+        self._float_only('sqrt')
+        return E.Sqrt.apply(self)
+
+    def tanh(self):
+        self._float_only('tanh')
+        return E.Tanh.apply(self)
+
+    def sigmoid(self):
+        self._float_only('sigmoid')
+        return E.Sigmoid.apply(self)
+
+    def relu(self):
+        return E.ReLU.apply(self)
+
+    def gelu(self, approximate='none'):
+        if approximate not in ('none', 'tanh'):
+            raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self._float_only('gelu')
+        return E.GELU.apply(self, approximate=approximate)
+
+    def abs(self):
+        return E.Abs.apply(self)
+
+    def clamp(self, min=None, max=None):
+        if min is None and max is None:
+            raise ValueError("clamp: at least one of min and max must be given")
+        return E.Clamp.apply(self, min=min, max=max)
+
+    clip = clamp
+
+    def pow(self, exponent):
+        return self ** exponent
+
+    def maximum(self, other):
+        return self._binary(other, E.Maximum, 'maximum')
+
+    def minimum(self, other):
+        return self._binary(other, E.Minimum, 'minimum')
+
+    def masked_fill(self, mask, value):
+        """Where mask is True, the value; elsewhere self. mask must broadcast to self."""
+        mask = self._operand(mask, 'masked_fill')
+        if mask.dtype != dtypes.bool_:
+            raise TypeError(f"masked_fill: mask must be a bool tensor (e.g. tril == 0), got {mask.dtype}")
+        if broadcast_shape('masked_fill', mask.shape, self.shape) != self.shape:
+            raise ValueError(f"masked_fill: mask of shape {mask.shape} must broadcast to the "
+                             f"tensor's shape {self.shape}, without enlarging it")
+        if isinstance(value, Tensor):
+            value = value.item()
+        return E.MaskedFill.apply(self, mask=mask.data, value=value)
+
+    # ------------------------------------------------------------ reductions
+
+    @staticmethod
+    def _keepdim(keepdim, keepdims):
+        return builtins.bool(keepdim or keepdims)
+
+    def sum(self, dim=None, keepdim=False, *, keepdims=False, dtype=None):
+        x = self if self.dtype.kind in 'fc' or dtype is not None else self.to(dtypes.int64)
+        if dtype is not None:
+            x = x.to(dtype)
+        axes = normalize_dims('sum', dim, self.ndim)
+        return R.Sum.apply(x, axes=axes, keepdim=self._keepdim(keepdim, keepdims))
+
+    def mean(self, dim=None, keepdim=False, *, keepdims=False):
+        if self.dtype.kind != 'f':
+            raise TypeError(f"mean: expected a floating point tensor, got {self.dtype}; use .float().mean()")
+        axes = normalize_dims('mean', dim, self.ndim)
+        return R.Mean.apply(self, axes=axes, keepdim=self._keepdim(keepdim, keepdims))
+
+    def var(self, dim=None, keepdim=False, *, unbiased=None, correction=None, keepdims=False):
+        self._float_only('var')
+        if correction is None:
+            correction = 1 if unbiased is None or unbiased else 0
+        axes = normalize_dims('var', dim, self.ndim)
+        return R.Var.apply(self, axes=axes, keepdim=self._keepdim(keepdim, keepdims),
+                           correction=correction)
+
+    def std(self, dim=None, keepdim=False, *, unbiased=None, correction=None, keepdims=False):
+        return self.var(dim, keepdim, unbiased=unbiased, correction=correction, keepdims=keepdims).sqrt()
+
+    def _max_min(self, dim, keepdim, keepdims, largest):
+        op = 'max' if largest else 'min'
+        if self.data.size == 0:
+            raise RuntimeError(f"{op}: the tensor is empty, so it has no {op}imum")
+        if dim is None:
+            return R.MaxMin.apply(self, axes=tuple(range(self.ndim)), keepdim=False, largest=largest)
+        if isinstance(dim, Tensor):          # mt.max(a, b): elementwise, as torch
+            return self.maximum(dim) if largest else self.minimum(dim)
+        axis = normalize_dim(op, dim, self.ndim)
+        keepdim = self._keepdim(keepdim, keepdims)
+        indices = self.data.argmax(axis=axis) if largest else self.data.argmin(axis=axis)
+        indices = self.xp.expand_dims(indices.astype(np.int64), axis)      # keepdim form
+        values = R.TakeAlongDim.apply(self, indices=indices, dim=axis, keepdim=keepdim)
+        return values, Tensor._wrap(indices if keepdim else indices.squeeze(axis))
+
+    def max(self, dim=None, keepdim=False, *, keepdims=False):
+        """Without dim: the largest value. With dim: (values, indices), as torch."""
+        return self._max_min(dim, keepdim, keepdims, largest=True)
+
+    def min(self, dim=None, keepdim=False, *, keepdims=False):
+        return self._max_min(dim, keepdim, keepdims, largest=False)
+
+    def amax(self, dim=None, keepdim=False):
+        return R.MaxMin.apply(self, axes=normalize_dims('amax', dim, self.ndim), keepdim=keepdim, largest=True)
+
+    def amin(self, dim=None, keepdim=False):
+        return R.MaxMin.apply(self, axes=normalize_dims('amin', dim, self.ndim), keepdim=keepdim, largest=False)
+
+    def argmax(self, dim=None, keepdim=False):
+        if dim is None:
+            return Tensor._wrap(self.xp.asarray(self.data.argmax()).astype(np.int64))
+        axis = normalize_dim('argmax', dim, self.ndim)
+        idx = self.data.argmax(axis=axis).astype(np.int64)
+        return Tensor._wrap(self.xp.expand_dims(idx, axis) if keepdim else idx)
+
+    def argmin(self, dim=None, keepdim=False):
+        if dim is None:
+            return Tensor._wrap(self.xp.asarray(self.data.argmin()).astype(np.int64))
+        axis = normalize_dim('argmin', dim, self.ndim)
+        idx = self.data.argmin(axis=axis).astype(np.int64)
+        return Tensor._wrap(self.xp.expand_dims(idx, axis) if keepdim else idx)
+
+    def softmax(self, dim=-1):
+        self._float_only('softmax')
+        return N.Softmax.apply(self, dim=normalize_dim('softmax', dim, self.ndim))
+
+    def log_softmax(self, dim=-1):
+        self._float_only('log_softmax')
+        return N.LogSoftmax.apply(self, dim=normalize_dim('log_softmax', dim, self.ndim))
+
+    # ------------------------------------------------------------ shape
+
+    def reshape(self, *shape):
+        shape = _shape_args(shape)
+        n = self.data.size
+        known = 1
+        for s in shape:
+            if s != -1:
+                known *= s
+        if shape.count(-1) > 1:
+            raise ValueError(f"reshape: only one dimension can be -1, got shape {shape}")
+        if (-1 in shape and (known == 0 or n % known)) or (-1 not in shape and known != n):
+            raise ValueError(f"reshape: shape {shape} is invalid for input of size {n} "
+                             f"(shape {self.shape})")
+        return S.Reshape.apply(self, shape=shape)
+
+    view = reshape
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        if self.ndim == 0:
+            return self.reshape(1)
+        s = normalize_dim('flatten', start_dim, self.ndim)
+        e = normalize_dim('flatten', end_dim, self.ndim)
+        shape = self.shape[:s] + (-1,) + self.shape[e + 1:]
+        return self.reshape(shape) if self.data.size else self.reshape(self.shape[:s] + (0,) + self.shape[e + 1:])
+
+    def permute(self, *dims):
+        dims = _shape_args(dims)
+        if len(dims) != self.ndim:
+            raise ValueError(f"permute: got {len(dims)} dims {dims} for a tensor with {self.ndim} dims")
+        axes = tuple(normalize_dim('permute', d, self.ndim) for d in dims)
+        if sorted(axes) != list(range(self.ndim)):
+            raise ValueError(f"permute: dims {dims} must be a permutation of 0..{self.ndim - 1}")
+        return S.Permute.apply(self, axes=axes)
+
+    def transpose(self, dim0, dim1):
+        d0 = normalize_dim('transpose', dim0, self.ndim)
+        d1 = normalize_dim('transpose', dim1, self.ndim)
+        axes = list(range(self.ndim))
+        axes[d0], axes[d1] = axes[d1], axes[d0]
+        return S.Permute.apply(self, axes=tuple(axes))
+
+    def t(self):
+        if self.ndim > 2:
+            raise ValueError(f"t: expects a tensor with <= 2 dims, got shape {self.shape}; use transpose")
+        return self if self.ndim < 2 else self.transpose(0, 1)
+
+    @property
+    def T(self):
+        return self.permute(*reversed(range(self.ndim)))
+
+    @property
+    def mT(self):
+        return self.transpose(-2, -1)
+
+    def unsqueeze(self, dim):
+        axis = normalize_dim('unsqueeze', dim, self.ndim + 1)
+        return S.Reshape.apply(self, shape=self.shape[:axis] + (1,) + self.shape[axis:])
+
+    def squeeze(self, dim=None):
+        if dim is None:
+            shape = tuple(n for n in self.shape if n != 1)
+        else:
+            axes = normalize_dims('squeeze', dim, self.ndim)
+            shape = tuple(n for i, n in enumerate(self.shape) if not (i in axes and n == 1))
+        return S.Reshape.apply(self, shape=shape)
+
+    def expand(self, *shape):
+        shape = _shape_args(shape)
+        if len(shape) < self.ndim:
+            raise ValueError(f"expand: the target shape {shape} has fewer dims than the tensor {self.shape}")
+        lead = len(shape) - self.ndim
+        target = tuple(self.shape[i - lead] if n == -1 else n for i, n in enumerate(shape))
+        for i, n in enumerate(self.shape):
+            if n != 1 and n != target[lead + i]:
+                raise ValueError(f"expand: the expanded size of the tensor ({target[lead + i]}) must "
+                                 f"match the existing size ({n}) at non-singleton dimension {lead + i}; "
+                                 f"target shape {shape}, tensor shape {self.shape}")
+        return S.Expand.apply(self, shape=target)
+
+    def expand_as(self, other):
+        return self.expand(other.shape)
+
+    def contiguous(self):
+        return S.Contiguous.apply(self)
+
+    def split(self, split_size, dim=0):
+        """Pieces of `split_size` along dim (the last may be smaller), or of the given sizes."""
+        axis = normalize_dim('split', dim, self.ndim)
+        n = self.shape[axis]
+        if isinstance(split_size, numbers.Integral):
+            if split_size <= 0:
+                raise ValueError(f"split: split_size must be positive, got {split_size}")
+            sizes = [builtins.min(split_size, n - s) for s in range(0, n, split_size)]
+        else:
+            sizes = list(split_size)
+            if builtins.sum(sizes) != n:
+                raise ValueError(f"split: sizes {sizes} sum to {builtins.sum(sizes)}, but dim {dim} "
+                                 f"has size {n}")
+        pieces, start = [], 0
+        for size in sizes:
+            index = (slice(None),) * axis + (slice(start, start + size),)
+            pieces.append(I.GetItem.apply(self, index=index))
+            start += size
+        return tuple(pieces)
+
+    def chunk(self, chunks, dim=0):
+        n = self.shape[normalize_dim('chunk', dim, self.ndim)]
+        return self.split(builtins.max(1, -(-n // chunks)), dim)
+
+    # ------------------------------------------------------------ matmul
+
+    def matmul(self, other):
+        other = self._operand(other, 'matmul')
+        a, b = self.shape, other.shape
+        if self.ndim == 0 or other.ndim == 0:
+            raise ValueError(f"matmul: both arguments need at least 1 dim, got shapes {a} and {b}")
+        k_a = a[-1]
+        k_b = b[0] if other.ndim == 1 else b[-2]
+        if k_a != k_b:
+            raise ValueError(
+                f"matmul: shapes {a} and {b} cannot be multiplied: {k_a} != {k_b} (the last dim "
+                f"of the first must equal the {'only' if other.ndim == 1 else 'second-to-last'} "
+                f"dim of the second)")
+        if self.ndim > 2 and other.ndim > 2:
+            broadcast_shape('matmul (batch dims)', a[:-2], b[:-2])
+        if self.dtype != other.dtype:
+            raise TypeError(f"matmul: expected both tensors to have the same dtype, got {self.dtype} "
+                            f"and {other.dtype}; convert one with .to()")
+        return M.MatMul.apply(self, other)
+
+    # ------------------------------------------------------------ indexing
+
+    def _convert_index(self, index):
+        """A PyTorch-style index -> a tuple for the backend: Tensors to arrays, bool masks
+        to integer arrays, negative integer indices wrapped, bounds checked on the CPU."""
+        if not isinstance(index, tuple):
+            index = (index,)
+        xp = self.xp
+        n_consumed = 0
+        for i in index:
+            if i is None or i is Ellipsis:
+                continue
+            arr = i.data if isinstance(i, Tensor) else i
+            if hasattr(arr, 'dtype') and arr.dtype == np.bool_ or (
+                    isinstance(arr, list) and arr and isinstance(arr[0], builtins.bool)):
+                n_consumed += np.ndim(arr) if not isinstance(arr, list) else 1
+            else:
+                n_consumed += 1
+        if n_consumed > self.ndim:
+            raise IndexError(f"index: too many indices for a tensor of shape {self.shape}: "
+                             f"{n_consumed} indices for {self.ndim} dims")
+        out, dim = [], 0
+        for i in index:
+            if i is None:
+                out.append(None)
+                continue
+            if i is Ellipsis:
+                out.append(Ellipsis)
+                dim += self.ndim - n_consumed
+                continue
+            if isinstance(i, Tensor):
+                if i.device != self.device:
+                    raise RuntimeError(f"index: the index is on {i.device} but the tensor is on "
+                                       f"{self.device}; move the index with .to('{self.device}')")
+                i = i.data
+            elif isinstance(i, (list, np.ndarray)):
+                i = xp.asarray(i)
+            if isinstance(i, slice):
+                out.append(i)
+                dim += 1
+            elif isinstance(i, numbers.Integral):
+                n = self.shape[dim]
+                if not -n <= i < n:
+                    raise IndexError(f"index: index {i} is out of bounds for dim {dim} with size {n} "
+                                     f"(tensor shape {self.shape})")
+                out.append(int(i) % n)
+                dim += 1
+            elif hasattr(i, 'dtype') and i.dtype == np.bool_:
+                if i.shape != self.shape[dim:dim + i.ndim]:
+                    raise IndexError(f"index: the boolean mask of shape {tuple(i.shape)} does not match "
+                                     f"the indexed dims {self.shape[dim:dim + i.ndim]} of the tensor "
+                                     f"of shape {self.shape}")
+                out.extend(xp.nonzero(i))
+                dim += i.ndim
+            elif hasattr(i, 'dtype') and i.dtype.kind in 'iu':
+                n = self.shape[dim]
+                if self.device == 'cpu' and i.size and (i.min() < -n or i.max() >= n):
+                    bad = i[(i < -n) | (i >= n)].reshape(-1)[0]
+                    raise IndexError(f"index: index {bad} is out of bounds for dim {dim} with size {n} "
+                                     f"(tensor shape {self.shape})")
+                out.append(xp.where(i < 0, i + n, i) if (i.dtype.kind == 'i') else i)
+                dim += 1
+            else:
+                raise TypeError(f"index: unsupported index of type {type(i).__name__}; use ints, "
+                                f"slices, None, ..., integer or bool tensors")
+        return tuple(out)
+
+    def __getitem__(self, index):
+        return I.GetItem.apply(self, index=self._convert_index(index))
+
+    def __setitem__(self, index, value):
+        """In-place write, as torch: xbow[b, t] = x[b, :t+1].mean(0).
+
+        Refused where it would corrupt a gradient: on a tensor that requires grad, or
+        when the value requires grad (the write would silently drop its graph).
+        """
+        self._check_inplace('setitem')
+        if isinstance(value, Tensor) and value.requires_grad and is_grad_enabled():
+            raise RuntimeError(
+                "setitem: writing a tensor that requires grad into another tensor would drop its "
+                "gradient; build the result with mt.cat/mt.stack/mt.where instead, or write "
+                "value.detach() if no gradient should flow")
+        if isinstance(value, Tensor):
+            if value.device != self.device:
+                raise RuntimeError(f"setitem: the value is on {value.device} but the tensor is on "
+                                   f"{self.device}")
+            value = value.data
+        self.data[self._convert_index(index)] = value
+
+    # ------------------------------------------------------------ printing
+
+    def __repr__(self):
+        body = np.array2string(to_device(self.data, 'cpu'), separator=', ', precision=4,
+                               prefix='tensor(', threshold=1000, edgeitems=3)
+        extras = []
+        if self.device != 'cpu':
+            extras.append(f"device='{self.device}'")
+        if self.dtype not in (dtypes.float32, dtypes.int64, dtypes.bool_):
+            extras.append(f"dtype=mt.{self.dtype}")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn={self.grad_fn!r}")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+    def __format__(self, spec):
+        if self.data.size == 1 and spec:
+            return format(self.item(), spec)
+        return repr(self)
+
+
+def _is_xp_array(x):
+    return hasattr(x, '__cuda_array_interface__')
+
+
+def as_array(data, dtype=None, device=None, copy=True):
+    """Python numbers, nested lists, numpy/cupy arrays or Tensors -> a backend array.
+
+    Python floats become float32 and ints int64 (torch's defaults); an array keeps
+    its dtype. The array goes to `device` if given, else stays where it lives.
+    """
+    if isinstance(data, Tensor):
+        data = data.data
+    if isinstance(data, (np.ndarray, np.generic)) or _is_xp_array(data):
+        array = data
+    else:
+        array = np.asarray(data)
+        if dtype is None and array.dtype == np.float64:
+            array = array.astype(np.float32)
+        elif dtype is None and array.dtype.kind in 'iu':
+            array = array.astype(np.int64)
+        elif array.dtype == object:
+            raise TypeError(f"tensor: could not convert data of type {type(data).__name__} to an array "
+                            f"(ragged nested lists?)")
+        copy = False
+    if device is not None and normalize_device(device) != device_of(array):
+        array = to_device(array, normalize_device(device))
+        copy = False
+    xp = xp_of(array)
+    array = xp.array(array, copy=True) if copy else xp.asarray(array)
+    if dtype is not None:
+        array = array.astype(dtypes.to_dtype(dtype), copy=False)
+    return array
