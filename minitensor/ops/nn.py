@@ -91,7 +91,8 @@ class CrossEntropy(Function):
             return loss
         if reduction == 'sum':
             return xp.asarray(loss.sum())
-        return xp.asarray(loss.sum() / self.n_kept.astype(loss.dtype))
+        n_kept = self.n_kept.astype(loss.dtype)
+        return xp.where(n_kept > 0, loss.sum() / xp.maximum(n_kept, 1), xp.nan).astype(loss.dtype)
 
     def backward(self, g):
         probs, target, keep = self.saved
@@ -106,7 +107,7 @@ class CrossEntropy(Function):
         elif self.reduction == 'sum':
             scale = g * keep[:, None]
         else:
-            scale = (g / self.n_kept.astype(g.dtype)) * keep[:, None]
+            scale = (g / xp.maximum(self.n_kept, 1).astype(g.dtype)) * keep[:, None]
         return (grad * scale).astype(probs.dtype, copy=False)
 
 

@@ -1,0 +1,166 @@
+"""nn.functional (imported as F): the stateless forms of the layers.
+
+The fused ops (cross_entropy, layer_norm, softmax, log_softmax) are single Functions
+in minitensor/ops/nn.py with closed-form backward passes.
+"""
+import numbers
+
+import numpy as np
+
+from .. import random as mt_random
+from ..ops import index as I
+from ..ops import matmul as M
+from ..ops import nn as N
+from ..tensor import Tensor
+
+
+def linear(input, weight, bias=None):
+    """input @ weight.T + bias; weight is (out_features, in_features)."""
+    if input.shape[-1] != weight.shape[1]:
+        raise ValueError(f"linear: input of shape {input.shape} has {input.shape[-1]} features, "
+                         f"but the weight of shape {weight.shape} expects {weight.shape[1]}")
+    if input.dtype != weight.dtype:
+        raise TypeError(f"linear: input is {input.dtype} but the weight is {weight.dtype}; "
+                        f"convert one with .to() (e.g. model.double() or x.float())")
+    if input.device != weight.device:
+        raise RuntimeError(f"linear: input is on {input.device} but the weight is on {weight.device}; "
+                           f"move the input with .to('{weight.device}') or the model with model.to()")
+    return M.Linear.apply(input, weight) if bias is None else M.Linear.apply(input, weight, bias)
+
+
+def embedding(input, weight):
+    """weight[input]: rows of the table picked by integer indices of any shape."""
+    if not isinstance(input, Tensor) or input.dtype.kind not in 'iu':
+        raise TypeError(f"embedding: indices must be an integer tensor, got "
+                        f"{getattr(input, 'dtype', type(input).__name__)}; use .long()")
+    if input.device != weight.device:
+        raise RuntimeError(f"embedding: indices are on {input.device} but the weight is on "
+                           f"{weight.device}; move them with .to('{weight.device}')")
+    n = weight.shape[0]
+    if input.device == 'cpu' and input.numel() and (input.data.min() < 0 or input.data.max() >= n):
+        bad = input.data[(input.data < 0) | (input.data >= n)].reshape(-1)[0]
+        raise IndexError(f"embedding: index {int(bad)} is out of range for an embedding table with "
+                         f"{n} rows (valid indices are 0..{n - 1})")
+    return I.Embedding.apply(weight, idx=input.data)
+
+
+def relu(input):
+    return input.relu()
+
+
+def gelu(input, approximate='none'):
+    return input.gelu(approximate=approximate)
+
+
+def tanh(input):
+    return input.tanh()
+
+
+def sigmoid(input):
+    return input.sigmoid()
+
+
+def softmax(input, dim=-1):
+    return input.softmax(dim)
+
+
+def log_softmax(input, dim=-1):
+    return input.log_softmax(dim)
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Normalize over the last len(normalized_shape) dims, then scale and shift."""
+    if isinstance(normalized_shape, numbers.Integral):
+        normalized_shape = (normalized_shape,)
+    normalized_shape = tuple(normalized_shape)
+    n = len(normalized_shape)
+    if input.shape[input.ndim - n:] != normalized_shape:
+        raise ValueError(f"layer_norm: normalized_shape {normalized_shape} does not match the last "
+                         f"dims of the input of shape {input.shape}")
+    for name, p in (('weight', weight), ('bias', bias)):
+        if p is not None and p.shape != normalized_shape:
+            raise ValueError(f"layer_norm: {name} has shape {p.shape}, expected {normalized_shape}")
+    if weight is None and bias is not None:
+        raise ValueError("layer_norm: a bias without a weight is not supported; pass both or neither")
+    inputs = [t for t in (input, weight, bias) if t is not None]
+    return N.LayerNorm.apply(*inputs, n_axes=n, eps=eps)
+
+
+def dropout(input, p=0.5, training=True, generator=None):
+    """Zero elements with probability p, scale the rest by 1/(1-p); identity when not training."""
+    if not 0 <= p <= 1:
+        raise ValueError(f"dropout: probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0:
+        return input
+    if p == 1:
+        return input * 0.0
+    keep = mt_random.uniform(input.shape, input.dtype, input.device, generator) >= p
+    mask = keep.astype(input.dtype) * input.dtype.type(1.0 / (1.0 - p))
+    return N.Dropout.apply(input, mask=mask)
+
+
+def cross_entropy(input, target, weight=None, ignore_index=-100, reduction='mean',
+                  label_smoothing=0.0):
+    """Softmax cross-entropy from logits, fused: (N, C) with (N,) targets, or (N, C, d...)
+    with (N, d...) targets, as torch."""
+    if weight is not None:
+        raise ValueError("cross_entropy: per-class weight= is not supported; pass weight=None")
+    if reduction not in ('mean', 'sum', 'none'):
+        raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+    if not isinstance(target, Tensor):
+        target = Tensor(target, device=input.device)
+    if target.dtype.kind not in 'iu':
+        raise TypeError(f"cross_entropy: expected integer class indices as target, got {target.dtype} "
+                        f"(probability targets are not supported); use target.long()")
+    if input.ndim == 1:                                  # a single sample: (C,) with ()
+        input, target = input.unsqueeze(0), target.reshape(1)
+        squeeze = True
+    else:
+        squeeze = False
+    if input.ndim < 2 or target.shape != input.shape[:1] + input.shape[2:]:
+        raise ValueError(f"cross_entropy: expected input (N, C) with target (N,), or (N, C, d...) with "
+                         f"(N, d...), but got input {input.shape} and target {target.shape}; for a "
+                         f"language model use logits.view(B*T, C) and targets.view(B*T)")
+    if input.device != target.device:
+        raise RuntimeError(f"cross_entropy: input is on {input.device} but target is on {target.device}")
+    c = input.shape[1]
+    extra_shape = target.shape
+    if input.ndim > 2:                                   # (N, C, d...) -> (N*d..., C)
+        axes = (0,) + tuple(range(2, input.ndim)) + (1,)
+        input = input.permute(*axes).reshape(-1, c)
+        target = target.reshape(-1)
+    t = target.data
+    if target.device == 'cpu':
+        bad = (t != ignore_index) & ((t < 0) | (t >= c))
+        if bad.any():
+            raise IndexError(f"cross_entropy: target {int(t[bad][0])} is out of bounds for {c} classes "
+                             f"(valid targets are 0..{c - 1}, or ignore_index={ignore_index})")
+    loss = N.CrossEntropy.apply(input, target=t.astype(np.int64, copy=False), ignore_index=ignore_index,
+                                reduction=reduction, label_smoothing=label_smoothing)
+    if reduction == 'none':
+        return loss.reshape(()) if squeeze else loss.reshape(extra_shape)
+    return loss
+
+
+def nll_loss(input, target, ignore_index=-100, reduction='mean'):
+    """Negative log-likelihood of log-probabilities: -input[i, target[i]]."""
+    n = input.shape[0]
+    keep = (target != ignore_index)
+    safe = Tensor._wrap(input.xp.where(keep.data, target.data, 0))
+    picked = -input[Tensor._wrap(input.xp.arange(n)), safe] * keep.float().to(input.dtype)
+    if reduction == 'none':
+        return picked
+    if reduction == 'sum':
+        return picked.sum()
+    return picked.sum() / keep.float().sum().to(input.dtype)
+
+
+def mse_loss(input, target, reduction='mean'):
+    diff = input - target
+    sq = diff * diff
+    if reduction == 'none':
+        return sq
+    return sq.sum() if reduction == 'sum' else sq.mean()
+
