@@ -77,7 +77,7 @@ class Tensor:
 
     @property
     def shape(self):
-        return tuple(self.data.shape)
+        return self.data.shape       # already a tuple in numpy and cupy
 
     @property
     def dtype(self):
@@ -254,7 +254,8 @@ class Tensor:
     def _binary(self, other, fn, op, reverse=False):
         other = self._operand(other, op)
         a, b = (other, self) if reverse else (self, other)
-        broadcast_shape(op, a.shape, b.shape)
+        if a.data.shape != b.data.shape and a.data.ndim and b.data.ndim:
+            broadcast_shape(op, a.data.shape, b.data.shape)   # raises a clear error if they clash
         if a.dtype != b.dtype:
             common = np.result_type(a.dtype, b.dtype)
             a, b = a.to(common), b.to(common)
