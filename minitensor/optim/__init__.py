@@ -1,1 +1,7 @@
-"""placeholder"""
+"""minitensor.optim: optimizers, learning-rate schedules and gradient clipping (torch names)."""
+from . import lr_scheduler
+from .adam import Adam, AdamW
+from .clip import clip_grad_norm_
+from .lr_scheduler import CosineWarmupLR, LambdaLR, LRScheduler, get_cosine_schedule
+from .optimizer import Optimizer
+from .sgd import SGD

@@ -1,0 +1,62 @@
+"""Adam (L2 weight decay added to the gradient) and AdamW (decoupled weight decay).
+
+The math follows torch.optim.Adam / AdamW (amsgrad=False) operation for operation,
+so a float64 run matches torch to rounding.
+"""
+import math
+
+from .optimizer import Optimizer, check_hyperparameter
+
+
+class Adam(Optimizer):
+    """Adam: per-element step sizes from running moments of the gradient."""
+
+    decoupled_weight_decay = False   # Adam adds wd * p to the gradient (L2 regularization)
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0):
+        name = type(self).__name__
+        check_hyperparameter(name, 'lr', lr)
+        check_hyperparameter(name, 'betas[0]', betas[0], 0.0, 1.0, high_open=True)
+        check_hyperparameter(name, 'betas[1]', betas[1], 0.0, 1.0, high_open=True)
+        check_hyperparameter(name, 'eps', eps)
+        check_hyperparameter(name, 'weight_decay', weight_decay)
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+                                      weight_decay=weight_decay))
+
+    def _update(self, p, grad, group, state):
+        xp = p.xp
+        lr, (beta1, beta2), eps, wd = group['lr'], group['betas'], group['eps'], group['weight_decay']
+        if not state:
+            state['step'] = 0
+            state['exp_avg'] = xp.zeros_like(p.data)      # m: running mean of grad
+            state['exp_avg_sq'] = xp.zeros_like(p.data)   # v: running mean of grad**2
+        state['step'] += 1
+        t, m, v = state['step'], state['exp_avg'], state['exp_avg_sq']
+
+        if wd != 0:
+            if self.decoupled_weight_decay:
+                p.data *= 1 - lr * wd                     # AdamW: shrink p, outside the moments
+            else:
+                grad = grad + wd * p.data                 # Adam: L2 term joins the gradient
+
+        m *= beta1                                        # m = beta1 * m + (1 - beta1) * g
+        m += (1 - beta1) * grad
+        v *= beta2                                        # v = beta2 * v + (1 - beta2) * g**2
+        v += (1 - beta2) * (grad * grad)
+
+        # m and v start at zero, so early on they underestimate E[g] and E[g**2] by the
+        # factors (1 - beta**t); dividing those out removes the bias toward zero.
+        bias_correction1 = 1 - beta1 ** t
+        bias_correction2 = 1 - beta2 ** t
+        step_size = lr / bias_correction1
+        denom = xp.sqrt(v) / math.sqrt(bias_correction2) + eps   # sqrt(v_hat) + eps
+        p.data -= step_size * (m / denom)                 # p -= lr * m_hat / (sqrt(v_hat) + eps)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay: p *= 1 - lr * wd before the Adam step."""
+
+    decoupled_weight_decay = True
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
