@@ -186,7 +186,7 @@ def _describe(path):
         head = f.read(64)
     if size == 0:
         return "the file is empty (0 bytes)"
-    if (head[:1] == b'\x80' and head[1:2] in b'\x02\x03\x04\x05') or head[:2] in (b'(d', b'(l'):
+    if (head[:1] == b'\x80' and len(head) > 1 and head[1] in (2, 3, 4, 5)) or head[:2] in (b'(d', b'(l'):
         return (f"{size} bytes that look like a Python pickle (e.g. an old torch.save file); "
                 f"minitensor never unpickles, since unpickling can run arbitrary code")
     if head.startswith(b'PK'):
@@ -250,4 +250,7 @@ def load(path, device='cpu', map_location=None, weights_only=None):
 
 
 def _describe_error(path, error):
+    if 'pickled' in str(error):   # numpy's hint to pass allow_pickle=True does not apply here
+        return ("an archive that holds pickled Python objects, which minitensor never loads "
+                "(unpickling can run arbitrary code)")
     return f"{_describe(path)}; reading it failed with {type(error).__name__}: {error}"
