@@ -1,7 +1,2 @@
-"""nn.utils: gradient clipping (implemented beside the optimizers)."""
-
-
-def clip_grad_norm_(parameters, max_norm, norm_type=2.0):
-    """Scale all gradients so their global norm is at most max_norm; returns the norm."""
-    from ..optim.clip import clip_grad_norm_ as clip
-    return clip(parameters, max_norm, norm_type)
+"""nn.utils: gradient clipping, implemented beside the optimizers (minitensor/optim/clip.py)."""
+from ..optim.clip import clip_grad_norm_  # noqa: F401  (torch.nn.utils.clip_grad_norm_)
