@@ -53,6 +53,10 @@ class Function:
     forward(*arrays, **options) -> array      (options are non-tensor arguments)
     backward(grad) -> one gradient per tensor input (or None), each already shaped
                       like that input.
+
+    A forward may return a tuple of arrays (split does): apply then returns a tuple
+    of Tensors, and backward receives a list with one gradient per output (None for
+    an output that no path from the loss reaches).
     """
     __slots__ = ('inputs', 'saved', 'needs_grad', '__dict__')
 
@@ -65,11 +69,19 @@ class Function:
         ctx = cls()
         out = ctx.forward(*[t.data for t in inputs], **options)
         requires_grad = _grad_enabled and any(t.requires_grad for t in inputs)
-        if not requires_grad:
-            return Tensor._wrap(out)
-        ctx.inputs = inputs
-        ctx.needs_grad = tuple(t.requires_grad for t in inputs)
-        return Tensor._wrap(out, requires_grad=True, grad_fn=ctx)
+        if requires_grad:
+            ctx.inputs = inputs
+            ctx.needs_grad = tuple(t.requires_grad for t in inputs)
+        else:
+            ctx = None
+        if isinstance(out, tuple):              # several outputs: each knows its position
+            outs = tuple(Tensor._wrap(o, requires_grad, ctx) for o in out)
+            for i, t in enumerate(outs):
+                t.output_nr = i
+            if ctx is not None:
+                ctx.n_outputs = len(outs)
+            return outs
+        return Tensor._wrap(out, requires_grad, ctx)
 
     def release(self):
         """Drop what backward needed, so the memory goes back right after use."""
@@ -102,11 +114,28 @@ def _topological_order(root):
             continue
         visited.add(id(fn))
         stack.append((fn, True))
+        if fn.inputs is None:
+            raise RuntimeError(
+                f"backward: trying to backward through the graph a second time (through "
+                f"{fn.name}); its saved values were freed after the first backward. "
+                f"Pass retain_graph=True to the first backward if you need this.")
         for t in fn.inputs:
             if t.grad_fn is not None and id(t.grad_fn) not in visited:
                 stack.append((t.grad_fn, False))
     order.reverse()   # consumers before producers
     return order
+
+
+def _add_grad(grads, t, g):
+    """Sum g into the gradient waiting for t's grad_fn (one slot per output)."""
+    fn, key = t.grad_fn, id(t.grad_fn)
+    n_outputs = getattr(fn, 'n_outputs', 1)
+    if n_outputs == 1:
+        grads[key] = g if key not in grads else grads[key] + g
+        return
+    slots = grads.setdefault(key, [None] * n_outputs)
+    i = t.output_nr
+    slots[i] = g if slots[i] is None else slots[i] + g
 
 
 def backward(tensor, gradient=None, retain_graph=False):
@@ -135,13 +164,9 @@ def backward(tensor, gradient=None, retain_graph=False):
         tensor._accumulate_grad(grad)
         return
 
-    grads = {id(tensor.grad_fn): grad}  # grad_fn id -> gradient w.r.t. its output
+    grads = {}                          # grad_fn id -> gradient w.r.t. its output(s)
+    _add_grad(grads, tensor, grad)
     for fn in _topological_order(tensor):
-        if fn.inputs is None:
-            raise RuntimeError(
-                f"backward: trying to backward through the graph a second time (through "
-                f"{fn.name}); its saved values were freed after the first backward. "
-                f"Pass retain_graph=True to the first backward if you need this.")
         out_grad = grads.pop(id(fn), None)
         if out_grad is None:            # no path from the root reaches this op's output
             continue
@@ -157,7 +182,6 @@ def backward(tensor, gradient=None, retain_graph=False):
             if t.grad_fn is None:
                 t._accumulate_grad(g)
             else:
-                key = id(t.grad_fn)
-                grads[key] = g if key not in grads else grads[key] + g
+                _add_grad(grads, t, g)
         if not retain_graph:
             fn.release()

@@ -51,12 +51,13 @@ def normalize_dims(op, dim, ndim):
 
 class Tensor:
     """An n-dimensional array on 'cpu' or 'gpu' that records ops for backward()."""
-    __slots__ = ('data', 'grad', 'requires_grad', 'grad_fn', '__weakref__')
+    __slots__ = ('data', 'grad', 'requires_grad', 'grad_fn', 'output_nr', '__weakref__')
 
     def __init__(self, data, requires_grad=False, dtype=None, device=None):
         self.data = as_array(data, dtype, device)
         self.grad = None
         self.grad_fn = None
+        self.output_nr = 0       # which output of grad_fn this is (split has several)
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -71,6 +72,7 @@ class Tensor:
         t.grad = None
         t.requires_grad = requires_grad
         t.grad_fn = grad_fn
+        t.output_nr = 0
         return t
 
     # ------------------------------------------------------------ basic properties
@@ -649,12 +651,7 @@ class Tensor:
             if builtins.sum(sizes) != n:
                 raise ValueError(f"split: sizes {sizes} sum to {builtins.sum(sizes)}, but dim {dim} "
                                  f"has size {n}")
-        pieces, start = [], 0
-        for size in sizes:
-            index = (slice(None),) * axis + (slice(start, start + size),)
-            pieces.append(I.GetItem.apply(self, index=index))
-            start += size
-        return tuple(pieces)
+        return S.Split.apply(self, sizes=tuple(sizes), dim=axis)
 
     def chunk(self, chunks, dim=0):
         n = self.shape[normalize_dim('chunk', dim, self.ndim)]

@@ -64,6 +64,33 @@ class Cat(Function):
         return tuple(grads)
 
 
+class Split(Function):
+    """Cut along `dim` into pieces of the given sizes: several outputs, one Function.
+
+    Backward concatenates the pieces' gradients (zeros for a piece the loss does not
+    use): one pass, instead of a zero-filled full-size gradient per piece.
+    """
+
+    def forward(self, a, sizes=(), dim=0):
+        self.dim, self.sizes, self.shape = dim, sizes, a.shape
+        pieces, start = [], 0
+        for n in sizes:
+            index = (slice(None),) * dim + (slice(start, start + n),)
+            pieces.append(a[index])
+            start += n
+        return tuple(pieces)
+
+    def backward(self, grads):
+        xp = xp_of(next(g for g in grads if g is not None))
+        parts = []
+        for g, n in zip(grads, self.sizes):
+            if g is None:
+                shape = self.shape[:self.dim] + (n,) + self.shape[self.dim + 1:]
+                g = xp.zeros(shape, dtype=next(x for x in grads if x is not None).dtype)
+            parts.append(g)
+        return xp.concatenate(parts, axis=self.dim)
+
+
 class Stack(Function):
     """Stack along a new axis `dim`; backward takes each slice of the gradient."""
 
