@@ -1,0 +1,115 @@
+"""Text data for character-level language models: loading, CharTokenizer, batches.
+
+The whole encoded corpus lives on the training device, and a batch is gathered there
+from random offsets, so on the GPU a batch costs no host->device copy and no sync.
+"""
+from pathlib import Path
+
+import minitensor as mt
+
+DEFAULT_DATA_PATH = Path(__file__).resolve().parent / 'data' / 'tinyshakespeare.txt'
+TRAIN_FRACTION = 0.9     # the lecture's split: first 90% train, last 10% val
+
+
+def load_text(path=None):
+    """The UTF-8 text at `path` (tiny shakespeare, shipped in the package, when None)."""
+    path = Path(path) if path is not None else DEFAULT_DATA_PATH
+    if not path.is_file():
+        raise FileNotFoundError(f"data file not found: {path}; pass --data PATH to an existing UTF-8 "
+                                f"text file, or leave --data out to train on tiny shakespeare")
+    try:
+        text = path.read_text(encoding='utf-8')
+    except UnicodeDecodeError as e:
+        raise ValueError(f"data file {path} is not UTF-8 text ({e.reason} at byte {e.start}); "
+                         f"convert it first, e.g. `iconv -f latin1 -t utf-8 IN > OUT`") from None
+    if not text:
+        raise ValueError(f"data file {path} is empty; a language model needs some text to learn from")
+    return text
+
+
+class CharTokenizer:
+    """Characters <-> integer ids, over the sorted set of characters of a text."""
+
+    def __init__(self, chars):
+        self.chars = sorted(set(chars))
+        if not self.chars:
+            raise ValueError("CharTokenizer: the vocabulary is empty; build it from a non-empty text")
+        self.stoi = {ch: i for i, ch in enumerate(self.chars)}
+
+    @classmethod
+    def from_text(cls, text):
+        return cls(text)
+
+    @property
+    def vocab_size(self):
+        return len(self.chars)
+
+    def encode(self, text):
+        """A string -> a list of ids; characters outside the vocabulary raise ValueError."""
+        try:
+            return [self.stoi[ch] for ch in text]
+        except KeyError:
+            unknown = sorted(set(text) - set(self.stoi))
+            raise ValueError(f"CharTokenizer.encode: {len(unknown)} character(s) not in the vocabulary: "
+                             f"{''.join(unknown)!r} (the vocabulary has {self.vocab_size} characters of "
+                             f"the training text)") from None
+
+    def decode(self, ids):
+        """A list (or 1-D tensor) of ids -> a string."""
+        if isinstance(ids, mt.Tensor):
+            ids = ids.tolist()
+        try:
+            return ''.join(self.chars[i] for i in ids)
+        except IndexError:
+            bad = [i for i in ids if not 0 <= i < self.vocab_size][0]
+            raise ValueError(f"CharTokenizer.decode: id {bad} is out of range for a vocabulary of "
+                             f"{self.vocab_size} characters") from None
+
+    # plain forms for checkpoints (no pickle): the vocabulary is the string of its characters
+    def to_string(self):
+        return ''.join(self.chars)
+
+    @classmethod
+    def from_string(cls, chars):
+        return cls(chars)
+
+    def to_dict(self):
+        return {'chars': self.to_string()}
+
+    @classmethod
+    def from_dict(cls, d):
+        return cls(d['chars'])
+
+    def __eq__(self, other):
+        return isinstance(other, CharTokenizer) and self.chars == other.chars
+
+    def __repr__(self):
+        return f"CharTokenizer(vocab_size={self.vocab_size})"
+
+
+class TextBatches:
+    """The encoded corpus on one device, split 90/10, with get_batch(split) as the lecture."""
+
+    def __init__(self, text, tokenizer, block_size, batch_size, device='cpu'):
+        self.tokenizer, self.block_size, self.batch_size = tokenizer, block_size, batch_size
+        self.device = device
+        data = mt.tensor(tokenizer.encode(text), dtype=mt.int64, device=device)   # (N,)
+        n = int(TRAIN_FRACTION * len(data))
+        self.splits = {'train': data[:n], 'val': data[n:]}
+        for split, part in self.splits.items():
+            if len(part) < block_size + 1:
+                raise ValueError(
+                    f"the corpus of {len(data)} characters is too short for block_size {block_size}: its "
+                    f"{split} split ({'first 90%' if split == 'train' else 'last 10%'}) has {len(part)} "
+                    f"characters but needs at least block_size + 1 = {block_size + 1}; use a longer text "
+                    f"or a smaller --block-size")
+        self.positions = mt.arange(block_size, device=device)                     # (T,)
+
+    def get_batch(self, split):
+        """(x, y), both (B, T) int64 on the device; y is x shifted left by one character."""
+        if split not in self.splits:
+            raise ValueError(f"get_batch: split must be 'train' or 'val', got {split!r}")
+        data = self.splits[split]
+        offsets = mt.randint(0, len(data) - self.block_size, (self.batch_size,), device=self.device)  # (B,)
+        idx = offsets[:, None] + self.positions[None, :]                          # (B, T)
+        return data[idx], data[idx + 1]                                          # (B, T), (B, T)
