@@ -105,11 +105,14 @@ class TextBatches:
                     f"or a smaller --block-size")
         self.positions = mt.arange(block_size, device=device)                     # (T,)
 
-    def get_batch(self, split):
-        """(x, y), both (B, T) int64 on the device; y is x shifted left by one character."""
+    def get_batch(self, split, generator=None):
+        """(x, y), both (B, T) int64 on the device; y is x shifted left by one character.
+
+        Offsets come from `generator` (default: mt's default generator)."""
         if split not in self.splits:
             raise ValueError(f"get_batch: split must be 'train' or 'val', got {split!r}")
         data = self.splits[split]
-        offsets = mt.randint(0, len(data) - self.block_size, (self.batch_size,), device=self.device)  # (B,)
+        offsets = mt.randint(0, len(data) - self.block_size, (self.batch_size,), device=self.device,
+                             generator=generator)                                         # (B,)
         idx = offsets[:, None] + self.positions[None, :]                          # (B, T)
         return data[idx], data[idx + 1]                                          # (B, T), (B, T)
