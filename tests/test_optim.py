@@ -126,7 +126,10 @@ def test_adam_state_holds_step_and_moments():
 
 # ---------------------------------------------------------------- the engine rule: grads are read-only
 
-@pytest.mark.parametrize('make', [lambda ps: mt.optim.SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.1),
+@pytest.mark.parametrize('make', [lambda ps: mt.optim.SGD(ps, lr=0.1, momentum=0.9),
+                                  lambda ps: mt.optim.SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.1),
+                                  lambda ps: mt.optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True),
+                                  lambda ps: mt.optim.Adam(ps, lr=0.1),
                                   lambda ps: mt.optim.Adam(ps, lr=0.1, weight_decay=0.1),
                                   lambda ps: mt.optim.AdamW(ps, lr=0.1)])
 def test_step_never_writes_into_gradient_arrays(make):
