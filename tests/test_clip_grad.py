@@ -123,3 +123,18 @@ def test_matches_torch(norm_type, max_norm, dtype):
     np.testing.assert_allclose(norm.item(), tnorm.item(), rtol=tol)
     for p, t in zip(ours, theirs):
         np.testing.assert_allclose(p.grad.data, t.grad.numpy(), rtol=tol, atol=tol)
+
+
+@pytest.mark.skipif(not mt.gpu_available(), reason="needs CuPy and a CUDA GPU")
+def test_gpu_matches_cpu_and_the_norm_stays_on_the_device():
+    cpu = params_with_grads([3.0, 0.0], [[4.0], [12.0]])
+    gpu = []
+    for p in params_with_grads([3.0, 0.0], [[4.0], [12.0]]):
+        q = nn.Parameter(p.detach().to('gpu'))
+        q.grad = p.grad.to('gpu')
+        gpu.append(q)
+    norm_cpu, norm_gpu = clip_grad_norm_(cpu, 1.0), clip_grad_norm_(gpu, 1.0)
+    assert norm_gpu.device == 'gpu' and all(q.grad.device == 'gpu' for q in gpu)
+    assert norm_gpu.item() == pytest.approx(norm_cpu.item(), rel=1e-14)
+    for p, q in zip(cpu, gpu):
+        np.testing.assert_allclose(q.grad.numpy(), p.grad.numpy(), rtol=1e-14)

@@ -404,7 +404,7 @@ def test_gpu_matches_cpu_and_state_moves_to_the_parameter_device():
         gpu.grad = Tensor._wrap(mt.tensor(g).to('gpu').data)
         for o in opts:
             o.step()
-    np.testing.assert_allclose(gpu.numpy(), cpu.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(gpu.detach().numpy(), cpu.detach().numpy(), rtol=1e-12)
     assert opts[1].state[gpu]['exp_avg'].__class__ is gpu.data.__class__
     moved = nn.Parameter(param().to('gpu'))
     opt = mt.optim.AdamW([moved], lr=0.1)
