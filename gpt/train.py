@@ -114,8 +114,9 @@ class Progress:
 
     def update(self, step, steps_done, loss, lr, step_ms, tokens_per_s):
         if self.bar is not None:
+            self.bar.set_postfix_str(f"loss {loss:.4f} | {tokens_per_s:,.0f} tok/s | {step_ms:.1f} ms/step",
+                                     refresh=False)
             self.bar.update(steps_done)
-            self.bar.set_postfix_str(f"loss {loss:.4f} | {tokens_per_s:,.0f} tok/s | {step_ms:.1f} ms/step")
         else:
             print(f"step {step:>6}/{self.total} | loss {loss:.4f} | lr {lr:.2e} | {step_ms:7.1f} ms/step "
                   f"| {tokens_per_s:>9,.0f} tok/s", flush=True)

@@ -129,3 +129,11 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_finishes_the_run(tmp_path, corpus)
     assert step >= 5
     proc = run('gpt.train', '--out', out, '--resume', '--max-iters', step + 3, '--no-progress')
     assert f'from step {step} to {step + 3}' in proc.stdout and f'done: {step + 3} steps' in proc.stdout
+
+
+def test_plot_without_matplotlib_says_how_to_install_it(run_dir, monkeypatch, capsys):
+    from gpt import plot
+    monkeypatch.setitem(sys.modules, 'matplotlib', None)           # import matplotlib -> ImportError
+    assert plot.main([str(run_dir)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == 'error: plotting needs matplotlib: install the plot extra with `pip install -e ".[plot]"`'

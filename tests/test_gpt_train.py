@@ -268,3 +268,9 @@ def test_every_flag_has_help():
     for parser in (gtrain.build_parser(), gsample.build_parser()):
         for action in parser._actions:
             assert action.help, action.option_strings
+
+
+def test_tf32_flag_switches_the_backend(corpus, tmp_path, monkeypatch):
+    monkeypatch.setattr(mt.backends, 'allow_tf32', False)
+    gtrain.train(tiny(corpus, tmp_path, max_iters=1, tf32=True), log=quiet)
+    assert mt.backends.allow_tf32 is True
