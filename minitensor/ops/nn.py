@@ -24,15 +24,18 @@ class Softmax(Function):
     def forward(self, x, dim=-1):
         xp = xp_of(x)
         self.dim = dim
-        e = xp.exp(x - stable_shift(x, dim))
-        s = e.sum(axis=dim, keepdims=True)
-        y = e / xp.where(s > 0, s, s.dtype.type(1))   # 0/1 = 0 for a masked row
+        y = x - stable_shift(x, dim)            # a fresh array: the rest works in place
+        xp.exp(y, out=y)
+        s = y.sum(axis=dim, keepdims=True)
+        y /= xp.where(s > 0, s, s.dtype.type(1))   # 0/1 = 0 for a masked row
         self.save_for_backward(y)
         return y
 
     def backward(self, g):                       # dx = y * (g - sum(g * y))
         (y,) = self.saved
-        return y * (g - (g * y).sum(axis=self.dim, keepdims=True))
+        gy = g * y
+        dx = gy - y * gy.sum(axis=self.dim, keepdims=True)   # = y*g - y*sum(g*y)
+        return dx
 
 
 class LogSoftmax(Function):
@@ -122,11 +125,10 @@ class LayerNorm(Function):
         xp = xp_of(x)
         axes = tuple(range(x.ndim - n_axes, x.ndim))
         self.axes, self.has_weight, self.has_bias = axes, weight is not None, bias is not None
-        mean = x.mean(axis=axes, keepdims=True)
-        centered = x - mean
-        var = (centered * centered).mean(axis=axes, keepdims=True)
+        xhat = x - x.mean(axis=axes, keepdims=True)         # centered; fresh, so in place below
+        var = (xhat * xhat).mean(axis=axes, keepdims=True)
         rstd = 1 / xp.sqrt(var + eps)                       # (..., 1)
-        xhat = centered * rstd
+        xhat *= rstd
         self.save_for_backward(xhat, rstd, weight)
         out = xhat * weight if weight is not None else xhat.copy()
         if bias is not None:
@@ -138,8 +140,10 @@ class LayerNorm(Function):
         axes = self.axes
         lead = tuple(range(g.ndim - len(axes)))            # the batch axes
         dxhat = g * weight if weight is not None else g
-        dx = rstd * (dxhat - dxhat.mean(axis=axes, keepdims=True)
-                     - xhat * (dxhat * xhat).mean(axis=axes, keepdims=True))
+        dx = xhat * (dxhat * xhat).mean(axis=axes, keepdims=True)   # built in place, one buffer
+        xp_of(g).subtract(dxhat, dx, out=dx)
+        dx -= dxhat.mean(axis=axes, keepdims=True)
+        dx *= rstd
         dw = (g * xhat).sum(axis=lead) if self.has_weight else None
         db = g.sum(axis=lead) if self.has_bias else None
         return (dx,) + ((dw,) if self.has_weight else ()) + ((db,) if self.has_bias else ())
