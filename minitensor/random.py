@@ -20,6 +20,7 @@ class Generator:
         self.seed = int(seed)
         self.cpu = np.random.Generator(np.random.PCG64(self.seed))
         self._gpu = None
+        self.gpu_epoch = 0       # how many times the GPU stream was restarted (see get_state)
         return self
 
     def initial_seed(self):
@@ -30,17 +31,32 @@ class Generator:
         if device == 'cpu':
             return self.cpu
         if self._gpu is None:
-            self._gpu = get_xp('gpu').random.RandomState(self.seed)
+            self._gpu = get_xp('gpu').random.RandomState(self._gpu_seed())
         return self._gpu
 
-    # state for checkpoints: exact resume of the CPU stream; the GPU stream is re-seeded
+    def _gpu_seed(self):
+        """The seed of GPU stream number gpu_epoch: a fixed function of (seed, epoch)."""
+        if self.gpu_epoch == 0:
+            return self.seed
+        return int(np.random.SeedSequence([self.seed, self.gpu_epoch]).generate_state(1)[0])
+
     def get_state(self):
-        return {'seed': self.seed, 'cpu': self.cpu.bit_generator.state,
-                'gpu_draws': None}
+        """Everything needed to continue these random streams exactly (for checkpoints).
+
+        The CPU stream's state is read back as is. CuPy's GPU stream cannot be read
+        back, so saving starts a fresh GPU stream, number gpu_epoch, seeded from
+        (seed, gpu_epoch): the run that saved and a run resumed from the saved state
+        then draw the same numbers on both devices.
+        """
+        if self._gpu is not None:
+            self.gpu_epoch += 1
+            self._gpu = None     # recreated on the next GPU draw from the new epoch's seed
+        return {'seed': self.seed, 'cpu': self.cpu.bit_generator.state, 'gpu_epoch': self.gpu_epoch}
 
     def set_state(self, state):
         self.manual_seed(state['seed'])
         self.cpu.bit_generator.state = state['cpu']
+        self.gpu_epoch = int(state.get('gpu_epoch', 0))
         return self
 
 
