@@ -199,7 +199,7 @@ def _same_device_dtype(op, tensors):
     devices = {t.device for t in tensors}
     if len(devices) > 1:
         raise RuntimeError(f"{op}: expected all tensors to be on the same device, got {sorted(devices)}")
-    common = np.result_type(*[t.dtype for t in tensors])
+    common = dtypes.promote_types(*[t.dtype for t in tensors])
     return [t if t.dtype == common else t.to(common) for t in tensors]
 
 
@@ -239,7 +239,7 @@ def where(condition, input, other):
         raise TypeError(f"where: condition must be a bool tensor, got {cond.dtype}")
     out_shape = broadcast_shape('where', broadcast_shape('where', a.shape, b.shape), cond.shape)
     if a.dtype != b.dtype:
-        common = np.result_type(a.dtype, b.dtype)
+        common = dtypes.promote_types(a.dtype, b.dtype)
         a, b = a.to(common), b.to(common)
     if out_shape != a.shape or out_shape != b.shape:
         a, b = a.expand(out_shape), b.expand(out_shape)

@@ -42,3 +42,21 @@ def to_dtype(dtype):
 
 def is_floating(dtype):
     return dtype.kind == 'f'
+
+
+_category = {'b': 0, 'u': 1, 'i': 1, 'f': 2}   # bool < integer < floating
+
+
+def promote_types(*types):
+    """The dtype of a binary op's result, by torch's rule rather than NumPy's.
+
+    Within one category (bool, integer, floating) the wider dtype wins; across
+    categories the higher category's dtype wins as is, so float32 with an int64
+    tensor stays float32 (NumPy would widen to float64 and silently double memory).
+    """
+    out = np.dtype(types[0])
+    for t in types[1:]:
+        t = np.dtype(t)
+        co, ct = _category.get(out.kind, 2), _category.get(t.kind, 2)
+        out = np.result_type(out, t) if co == ct else (out if co > ct else t)
+    return out

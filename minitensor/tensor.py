@@ -259,7 +259,7 @@ class Tensor:
         if a.data.shape != b.data.shape and a.data.ndim and b.data.ndim:
             broadcast_shape(op, a.data.shape, b.data.shape)   # raises a clear error if they clash
         if a.dtype != b.dtype:
-            common = np.result_type(a.dtype, b.dtype)
+            common = dtypes.promote_types(a.dtype, b.dtype)
             a, b = a.to(common), b.to(common)
         return fn.apply(a, b)
 
