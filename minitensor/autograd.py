@@ -138,6 +138,19 @@ def _add_grad(grads, t, g):
     slots[i] = g if slots[i] is None else slots[i] + g
 
 
+def _private(g, shared):
+    """g, or a copy of it, safe to store as a leaf's .grad.
+
+    Backwards may hand one array to several inputs (add), return views of another
+    array (reshape, permute) or read-only broadcasts (sum). A leaf's .grad must own
+    its memory, so that `x.grad.zero_()` or an in-place update of one gradient can
+    neither fail nor change another tensor's gradient.
+    """
+    if shared or g.base is not None or not getattr(g.flags, 'writeable', True):
+        return g.copy()
+    return g
+
+
 def backward(tensor, gradient=None, retain_graph=False):
     """Reverse-mode sweep from `tensor`: fill .grad on every leaf that requires grad."""
     from .tensor import Tensor
@@ -161,9 +174,10 @@ def backward(tensor, gradient=None, retain_graph=False):
         grad = grad.astype(tensor.data.dtype, copy=False)
 
     if tensor.grad_fn is None:          # a leaf: its gradient is the seed itself
-        tensor._accumulate_grad(grad)
+        tensor._accumulate_grad(_private(grad, gradient is not None))
         return
 
+    handed = set() if gradient is None else {id(grad)}   # arrays already owned elsewhere
     grads = {}                          # grad_fn id -> gradient w.r.t. its output(s)
     _add_grad(grads, tensor, grad)
     for fn in _topological_order(tensor):
@@ -180,7 +194,8 @@ def backward(tensor, gradient=None, retain_graph=False):
                 f"{fn.name}.backward returned a gradient of shape {g.shape} "
                 f"for an input of shape {t.data.shape}")
             if t.grad_fn is None:
-                t._accumulate_grad(g)
+                t._accumulate_grad(_private(g, id(g) in handed))
+                handed.add(id(g))
             else:
                 _add_grad(grads, t, g)
         if not retain_graph:
