@@ -76,7 +76,8 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, max_elements=200, seed
             numeric = (plus - minus) / (2 * eps)
             a = float(analytic.reshape(-1)[i])
             err = abs(a - numeric)
-            if err > atol + rtol * abs(numeric) and (worst is None or err > worst[0]):
+            # `not <=` so that a NaN on either side counts as a mismatch (NaN > x is False)
+            if not err <= atol + rtol * abs(numeric) and (worst is None or not err <= worst[0]):
                 worst = (err, i, a, numeric)
         if worst is not None:
             err, i, a, numeric = worst

@@ -184,3 +184,10 @@ def test_gradcheck_catches_a_wrong_backward():
         mt.gradcheck(lambda t: WrongSquare.apply(t), (x,))
     with pytest.raises(TypeError, match="float64"):
         mt.gradcheck(lambda t: t * 2, (mt.randn(3, requires_grad=True),))
+
+
+def test_gradcheck_fails_on_a_nan_gradient():
+    """NaN compares False with everything, so a naive `err > tol` check would pass it."""
+    x = mt.tensor([0.0, 1.0], dtype=mt.float64, requires_grad=True)
+    with pytest.raises(AssertionError, match="analytic nan"):
+        mt.gradcheck(lambda t: (t * t).sqrt(), (x,))
