@@ -129,8 +129,8 @@ def _topological_order(root):
 def _add_grad(grads, t, g):
     """Sum g into the gradient waiting for t's grad_fn (one slot per output)."""
     fn, key = t.grad_fn, id(t.grad_fn)
-    n_outputs = getattr(fn, 'n_outputs', 1)
-    if n_outputs == 1:
+    n_outputs = getattr(fn, 'n_outputs', None)   # set only when forward returned a tuple,
+    if n_outputs is None:                         # even a 1-tuple (a split into one piece)
         grads[key] = g if key not in grads else grads[key] + g
         return
     slots = grads.setdefault(key, [None] * n_outputs)

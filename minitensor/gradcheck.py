@@ -60,7 +60,8 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, max_elements=200, seed
         if not (isinstance(t, Tensor) and t.requires_grad):
             continue
         analytic = np.zeros(t.shape) if t.grad is None else to_device(t.grad.data, 'cpu')
-        t.data = t.xp.ascontiguousarray(t.data)
+        if not t.data.flags.c_contiguous:   # (not ascontiguousarray: it makes 0-d arrays 1-d)
+            t.data = t.data.copy(order='C')
         flat = t.data.reshape(-1)       # a view: writing it perturbs the input in place
         size = flat.size
         picks = range(size) if size <= max_elements else rng.choice(size, max_elements, replace=False)
