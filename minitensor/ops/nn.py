@@ -50,8 +50,9 @@ class LogSoftmax(Function):
         self.dim = dim
         shifted = x - stable_shift(x, dim)
         s = xp.exp(shifted).sum(axis=dim, keepdims=True)
-        y = shifted - xp.log(s)                  # s == 0 only in a masked row: -inf - (-inf)...
-        y = xp.where(s > 0, y, -xp.inf).astype(x.dtype, copy=False)
+        # s == 0 only in a fully masked row, whose shifted values are all -inf already:
+        # log(1) there keeps them -inf without a log(0) warning or a -inf - (-inf) NaN
+        y = shifted - xp.log(xp.where(s > 0, s, s.dtype.type(1)))
         self.save_for_backward(y)
         return y
 
