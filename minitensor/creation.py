@@ -156,14 +156,14 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
     num_samples of one noisy row are a sample without replacement.
     """
     if input.ndim not in (1, 2):
-        raise ValueError(f"multinomial: prob_dist must be 1 or 2 dim, got shape {input.shape}")
+        raise RuntimeError(f"multinomial: prob_dist must be 1 or 2 dim, got shape {input.shape}")
     if input.dtype.kind != 'f':
         raise TypeError(f"multinomial: expected a floating point tensor of weights, got {input.dtype}")
     n_cat = input.shape[-1]
     if num_samples <= 0:
-        raise ValueError(f"multinomial: num_samples must be positive, got {num_samples}")
+        raise RuntimeError(f"multinomial: num_samples must be positive, got {num_samples}")
     if not replacement and num_samples > n_cat:
-        raise ValueError(f"multinomial: cannot sample n_sample ({num_samples}) > prob_dist size "
+        raise RuntimeError(f"multinomial: cannot sample n_sample ({num_samples}) > prob_dist size "
                          f"({n_cat}) samples without replacement")
     xp = input.xp
     p = input.data.reshape(-1, n_cat).astype(np.float64)            # (rows, C)

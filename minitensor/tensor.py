@@ -122,6 +122,12 @@ class Tensor:
 
     __hash__ = object.__hash__   # comparisons return tensors, so hash by identity
 
+    def __float__(self):
+        return builtins.float(self.item())
+
+    def __int__(self):
+        return builtins.int(self.item())
+
     def __bool__(self):
         if self.data.size != 1:
             raise RuntimeError(f"bool value of a tensor with {self.data.size} elements is ambiguous; "
@@ -770,8 +776,9 @@ class Tensor:
     # ------------------------------------------------------------ printing
 
     def __repr__(self):
-        body = np.array2string(to_device(self.data, 'cpu'), separator=', ', precision=4,
-                               prefix='tensor(', threshold=1000, edgeitems=3)
+        array = to_device(self.data, 'cpu')
+        body = np.array2string(array, separator=', ', prefix='tensor(', threshold=1000,
+                               edgeitems=3, formatter=_torch_float_formatter(array))
         extras = []
         if self.device != 'cpu':
             extras.append(f"device='{self.device}'")
@@ -789,6 +796,33 @@ class Tensor:
         return repr(self)
 
 
+def _torch_float_formatter(array):
+    """Format floats as torch prints them: `1., 2.` when all are whole numbers, else
+    four decimals (`0.1235`), or scientific notation when magnitudes span a wide range."""
+    if array.dtype.kind != 'f':
+        return None
+    finite = np.abs(array[np.isfinite(array)]).astype(np.float64)
+    nonzero = finite[finite != 0]
+    if finite.size and np.all(finite == np.round(finite)):
+        fmt = '{:.0f}.'.format
+        if nonzero.size and nonzero.max() > 1e8:
+            fmt = '{:.4e}'.format
+    elif nonzero.size and (nonzero.max() / nonzero.min() > 1000 or nonzero.max() > 1e8
+                           or nonzero.min() < 1e-4):
+        fmt = '{:.4e}'.format
+    else:
+        fmt = '{:.4f}'.format
+
+    def one(v):
+        if np.isnan(v):
+            return 'nan'
+        if np.isinf(v):
+            return 'inf' if v > 0 else '-inf'
+        return fmt(v)
+    width = max((len(one(v)) for v in array.reshape(-1)), default=0)
+    return {'float_kind': lambda v: one(v).rjust(width)}
+
+
 def _is_xp_array(x):
     return hasattr(x, '__cuda_array_interface__')
 
@@ -804,7 +838,11 @@ def as_array(data, dtype=None, device=None, copy=True):
     if isinstance(data, (np.ndarray, np.generic)) or _is_xp_array(data):
         array = data
     else:
-        array = np.asarray(data)
+        try:
+            array = np.asarray(data)
+        except ValueError:      # NumPy refuses ragged nested lists
+            raise ValueError(f"tensor: the nested lists are ragged (rows of different lengths); "
+                             f"every row at a given depth must have the same length") from None
         if dtype is None and array.dtype == np.float64:
             array = array.astype(np.float32)
         elif dtype is None and array.dtype.kind in 'iu':
