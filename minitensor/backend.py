@@ -102,6 +102,16 @@ def xp_of(array):
     return np if isinstance(array, (np.ndarray, np.generic)) else _cupy
 
 
+def is_gpu(array):
+    """True for a CuPy array (the test the fused-kernel dispatch uses)."""
+    return not isinstance(array, (np.ndarray, np.generic))
+
+
+def cupy_module():
+    """The cupy module, for minitensor/cuda/ (which builds kernels) and benchmarks."""
+    return _load_cupy()
+
+
 def to_device(array, device):
     """Copy an array to `device` ('cpu'|'gpu'); no copy if it already lives there."""
     if device == 'cpu':
@@ -172,6 +182,97 @@ def index_add_rows(num_rows, index, rows):
 
 # ---------------------------------------------------------------- matmul
 
+_tf32_active = False    # the compute type CuPy's GEMMs were last set to
+
+
+def _sync_tf32():
+    """Point CuPy's float32 GEMMs at TF32 tensor cores iff mt.backends.allow_tf32.
+
+    CuPy reads CUPY_TF32 once; set_compute_type switches it at run time. Its
+    batched (>2-D) product ignores that setting, so those go through batched_matmul.
+    """
+    global _tf32_active
+    if backends.allow_tf32 == _tf32_active:
+        return
+    linalg = _cupy._core._routines_linalg
+    kind = getattr(linalg, 'COMPUTE_TYPE_TF32', 7) if backends.allow_tf32 else getattr(linalg, 'COMPUTE_TYPE_DEFAULT', 1)
+    linalg.set_compute_type(np.float32, kind)
+    _tf32_active = backends.allow_tf32
+
+
 def matmul(a, b):
     """a @ b on either backend (the GPU fast paths hook in here)."""
+    if isinstance(a, np.ndarray):
+        return a @ b
+    _sync_tf32()
+    if a.ndim > 2 and a.ndim == b.ndim and a.dtype == b.dtype == np.float32:
+        out = batched_matmul(a, b)
+        if out is not None:
+            return out
     return a @ b
+
+
+def _as_batched_operand(x):
+    """(array, transposed, ld) for cuBLAS if x's last two axes are a plain or transposed
+    matrix over a C-contiguous batch, else None (the caller then copies)."""
+    batch = x.shape[:-2]
+    n_rows, n_cols = x.shape[-2:]
+    item = x.itemsize
+    s_r, s_c = x.strides[-2:]
+    if s_c == item and s_r == n_cols * item:
+        transposed, ld = False, n_cols
+    elif s_r == item and s_c == n_rows * item:
+        transposed, ld = True, n_rows
+    else:
+        return None
+    # the batch axes must step by whole matrices, in C order
+    step = n_rows * n_cols * item
+    for size, stride in zip(reversed(batch), reversed(x.strides[:-2])):
+        if size != 1 and stride != step:
+            return None
+        step *= size
+    return transposed, ld
+
+
+def batched_matmul(a, b):
+    """a @ b for equal batch shapes via cublasGemmStridedBatchedEx, without copying
+    transposed operands (k.transpose(-2, -1), v.swapaxes) and honouring TF32, which
+    CuPy's own batched product does not. None when the layout does not fit."""
+    if a.shape[:-2] != b.shape[:-2]:
+        return None
+    layouts = []
+    for x in (a, b):
+        layout = _as_batched_operand(x)
+        if layout is None:                       # e.g. a head slice: one copy, as CuPy makes
+            x = _cupy.ascontiguousarray(x)
+            layout = _as_batched_operand(x)
+            if layout is None:
+                return None
+        layouts.append((x, layout))
+    (a, (ta, lda)), (b, (tb, ldb)) = layouts
+    m, k = a.shape[-2:]
+    n = b.shape[-1]
+    batch = 1
+    for size in a.shape[:-2]:
+        batch *= size
+    out = _cupy.empty(a.shape[:-2] + (m, n), dtype=np.float32)
+    if batch == 0 or m == 0 or n == 0:
+        return out
+    if k == 0:
+        out.fill(0)
+        return out
+    from cupy_backends.cuda.libs import cublas   # noqa: lives beside cupy
+    compute = cublas.CUBLAS_COMPUTE_32F_FAST_TF32 if backends.allow_tf32 else cublas.CUBLAS_COMPUTE_32F
+    one, zero = np.array(1, np.float32), np.array(0, np.float32)
+    handle = _cupy.cuda.device.get_cublas_handle()
+    # cuBLAS is column-major: C^T (n x m) = B^T (n x k) @ A^T (k x m)
+    cublas.gemmStridedBatchedEx(
+        handle, int(tb), int(ta), n, m, k, one.ctypes.data,
+        b.data.ptr, _CUDA_R_32F, ldb, b.shape[-1] * b.shape[-2],
+        a.data.ptr, _CUDA_R_32F, lda, a.shape[-1] * a.shape[-2],
+        zero.ctypes.data, out.data.ptr, _CUDA_R_32F, n, m * n,
+        batch, compute, cublas.CUBLAS_GEMM_DEFAULT)
+    return out
+
+
+_CUDA_R_32F = 0    # cudaDataType for float32

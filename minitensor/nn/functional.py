@@ -7,10 +7,12 @@ import numbers
 
 import numpy as np
 
+from .. import cuda
 from .. import random as mt_random
 from ..ops import index as I
 from ..ops import matmul as M
 from ..ops import nn as N
+from ..ops.random_hash import next_seed
 from ..tensor import Tensor
 
 
@@ -94,9 +96,27 @@ def dropout(input, p=0.5, training=True, generator=None):
         return input
     if p == 1:
         return input * 0.0
+    if input.device == 'gpu' and cuda.enabled:   # one launch each way, no stored mask
+        return N.HashDropout.apply(input, p=p, seed=next_seed(generator))
     keep = mt_random.uniform(input.shape, input.dtype, input.device, generator) >= p
     mask = keep.astype(input.dtype) * input.dtype.type(1.0 / (1.0 - p))
     return N.Dropout.apply(input, mask=mask)
+
+
+def causal_softmax(scores, scale=1.0, dropout_p=0.0, training=True, generator=None):
+    """dropout(softmax(scale * scores masked to the past)) over square (..., T, T) scores.
+
+    The attention core as one op: the lecture's
+    `F.dropout(F.softmax((scores * scale).masked_fill(tril == 0, -inf), -1), p)`,
+    fused into one kernel each way on the GPU. Its dropout mask is HashDropout's.
+    """
+    if scores.ndim < 2 or scores.shape[-1] != scores.shape[-2]:
+        raise ValueError(f"causal_softmax: expected square (..., T, T) scores, got shape {scores.shape}")
+    if not 0 <= dropout_p < 1:
+        raise ValueError(f"causal_softmax: dropout probability must be in [0, 1), got {dropout_p}")
+    p = dropout_p if training else 0.0
+    seed = next_seed(generator) if p else 0
+    return N.CausalSoftmax.apply(scores, scale=scale, dropout_p=p, seed=seed)
 
 
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction='mean',

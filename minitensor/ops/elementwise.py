@@ -5,6 +5,7 @@ with `unbroadcast`. In every backward, `g` is dLoss/dOutput.
 """
 import math
 
+from .. import cuda
 from ..autograd import Function
 from ..backend import erf, xp_of
 from .broadcast import unbroadcast
@@ -186,11 +187,17 @@ class Sigmoid(Function):
 
 class ReLU(Function):
     def forward(self, a):
+        if cuda.fusable(a):                      # saves the output: y > 0 exactly where a > 0
+            y = cuda.relu_forward(a)
+            self.save_for_backward(y)
+            return y
         self.save_for_backward(a > 0)
         return xp_of(a).maximum(a, 0)
 
     def backward(self, g):                       # 1 where a > 0, else 0
         (positive,) = self.saved
+        if positive.dtype != bool:
+            return cuda.relu_backward(g, positive)
         return g * positive
 
 

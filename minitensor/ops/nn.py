@@ -1,10 +1,14 @@
 """Composite ops that are single Functions for stability and speed.
 
 Each has a closed-form backward instead of a chain of primitive ops:
-softmax, log_softmax, cross_entropy (fused), layer_norm, dropout.
+softmax, log_softmax, cross_entropy (fused), layer_norm, dropout, and the attention
+core causal_softmax. On the GPU several dispatch to fused kernels (minitensor/cuda/),
+each with one `if cuda.fusable(...)`; the xp code below is their reference.
 """
+from .. import cuda
 from ..autograd import Function
 from ..backend import xp_of
+from .random_hash import keep_mask
 
 
 def stable_shift(x, axis):
@@ -79,18 +83,22 @@ class CrossEntropy(Function):
         n, c = logits.shape
         self.reduction, self.eps = reduction, label_smoothing
         keep = target != ignore_index                              # (N,)
-        safe_target = xp.where(keep, target, 0)
-        shifted = logits - logits.max(axis=1, keepdims=True)       # (N, C)
-        e = xp.exp(shifted)
-        sum_e = e.sum(axis=1, keepdims=True)                       # (N, 1)
-        lse = xp.log(sum_e)[:, 0]                                  # (N,)
-        picked = xp.take_along_axis(shifted, safe_target[:, None], axis=1)[:, 0]
-        loss = lse - picked                                        # -log p[target]
-        if label_smoothing:
-            loss = (1 - label_smoothing) * loss + label_smoothing * (lse - shifted.mean(axis=1))
-        loss = xp.where(keep, loss, loss.dtype.type(0))
+        self.fused = cuda.fusable(logits) and not label_smoothing
+        if self.fused:                                             # one pass; saves no (N, C) probs
+            loss, self.saved = cuda.cross_entropy_forward(logits, target, ignore_index)
+        else:
+            safe_target = xp.where(keep, target, 0)
+            shifted = logits - logits.max(axis=1, keepdims=True)       # (N, C)
+            e = xp.exp(shifted)
+            sum_e = e.sum(axis=1, keepdims=True)                       # (N, 1)
+            lse = xp.log(sum_e)[:, 0]                                  # (N,)
+            picked = xp.take_along_axis(shifted, safe_target[:, None], axis=1)[:, 0]
+            loss = lse - picked                                        # -log p[target]
+            if label_smoothing:
+                loss = (1 - label_smoothing) * loss + label_smoothing * (lse - shifted.mean(axis=1))
+            loss = xp.where(keep, loss, loss.dtype.type(0))
+            self.save_for_backward(e / sum_e, safe_target, keep)       # softmax probs
         self.n_kept = keep.sum()
-        self.save_for_backward(e / sum_e, safe_target, keep)       # softmax probs
         if reduction == 'none':
             return loss
         if reduction == 'sum':
@@ -99,6 +107,11 @@ class CrossEntropy(Function):
         return xp.where(n_kept > 0, loss.sum() / xp.maximum(n_kept, 1), xp.nan).astype(loss.dtype)
 
     def backward(self, g):
+        if self.fused:                           # dL/dloss_row, then one pass over the logits
+            xp = xp_of(g)
+            if self.reduction == 'mean':
+                g = g / xp.maximum(self.n_kept, 1).astype(g.dtype)
+            return cuda.cross_entropy_backward(g, self.saved)
         probs, target, keep = self.saved
         xp = xp_of(probs)
         n, c = probs.shape
@@ -126,6 +139,11 @@ class LayerNorm(Function):
         xp = xp_of(x)
         axes = tuple(range(x.ndim - n_axes, x.ndim))
         self.axes, self.has_weight, self.has_bias = axes, weight is not None, bias is not None
+        self.fused = (bias is not None and cuda.fusable(x, weight, bias)
+                      and cuda.layer_norm.fits(weight.size))
+        if self.fused:                                      # one warp per row; saves x, mean, rstd
+            y, self.saved = cuda.layer_norm_forward(x, weight, bias, eps)
+            return y
         xhat = x - x.mean(axis=axes, keepdims=True)         # centered; fresh, so in place below
         var = (xhat * xhat).mean(axis=axes, keepdims=True)
         rstd = 1 / xp.sqrt(var + eps)                       # (..., 1)
@@ -137,6 +155,8 @@ class LayerNorm(Function):
         return out
 
     def backward(self, g):
+        if self.fused:
+            return cuda.layer_norm_backward(g, self.saved)
         xhat, rstd, weight = self.saved
         axes = self.axes
         lead = tuple(range(g.ndim - len(axes)))            # the batch axes
@@ -160,3 +180,59 @@ class Dropout(Function):
     def backward(self, g):
         (mask,) = self.saved
         return g * mask
+
+
+class HashDropout(Function):
+    """Dropout whose mask is a hash of (seed, element index): recomputed in backward, not stored."""
+
+    def forward(self, x, p=0.5, seed=0):
+        self.p, self.seed = p, seed
+        return self._apply(x)
+
+    def backward(self, g):                                   # the same mask, the same scale
+        return self._apply(g)
+
+    def _apply(self, x):
+        if cuda.fusable(x):
+            return cuda.hash_dropout(x, self.p, self.seed)
+        keep = keep_mask(xp_of(x), x.shape, self.seed, self.p)
+        return x * (keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - self.p)))
+
+
+class CausalSoftmax(Function):
+    """The attention core: dropout(softmax(masked(scale * scores))) over (..., T, T) scores.
+
+    Query t sees keys 0..t (the lecture's tril mask). Dropout uses the hash mask of
+    HashDropout over the flat index of the scores, so backward recomputes it.
+    With P the softmax and D = keep / (1 - p):  Y = P * D,
+    dL/dscores = scale * P * (dY * D - sum(P * dY * D)).
+    """
+
+    def forward(self, scores, scale=1.0, dropout_p=0.0, seed=0):
+        self.scale, self.p, self.seed = scale, dropout_p, seed
+        if cuda.fusable(scores):
+            probs, y = cuda.causal_softmax_forward(scores, scale, dropout_p, seed)
+            self.save_for_backward(probs)
+            return y
+        xp = xp_of(scores)
+        t_q, t_k = scores.shape[-2:]
+        future = xp.triu(xp.ones((t_q, t_k), dtype=bool), k=1)              # (T, T) True above the diagonal
+        x = xp.where(future, -xp.inf, scores * scores.dtype.type(scale)).astype(scores.dtype, copy=False)
+        probs = x - stable_shift(x, -1)
+        xp.exp(probs, out=probs)
+        s = probs.sum(axis=-1, keepdims=True)
+        probs /= xp.where(s > 0, s, s.dtype.type(1))                          # a -inf row stays 0
+        self.save_for_backward(probs)
+        return probs * self._keep_scale(probs) if dropout_p else probs
+
+    def backward(self, g):
+        (probs,) = self.saved
+        if cuda.fusable(g, probs):
+            return cuda.causal_softmax_backward(g, probs, self.scale, self.p, self.seed)
+        dp = g * self._keep_scale(probs) if self.p else g                     # through the dropout
+        pdp = probs * dp
+        return (pdp - probs * pdp.sum(axis=-1, keepdims=True)) * probs.dtype.type(self.scale)
+
+    def _keep_scale(self, like):
+        keep = keep_mask(xp_of(like), like.shape, self.seed, self.p)
+        return keep.astype(like.dtype) * like.dtype.type(1.0 / (1.0 - self.p))

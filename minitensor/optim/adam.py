@@ -5,6 +5,7 @@ so a float64 run matches torch to rounding.
 """
 import math
 
+from .. import cuda
 from .optimizer import Optimizer, check_hyperparameter
 
 
@@ -32,6 +33,9 @@ class Adam(Optimizer):
             state['exp_avg_sq'] = xp.zeros_like(p.data)   # v: running mean of grad**2
         state['step'] += 1
         t, m, v = state['step'], state['exp_avg'], state['exp_avg_sq']
+        if cuda.fusable(p.data, grad, m, v):          # the lines below, in one launch
+            return cuda.adam_update(p.data, grad, m, v, lr, beta1, beta2, eps, wd,
+                                    self.decoupled_weight_decay, 1 - beta1 ** t, 1 - beta2 ** t)
 
         if wd != 0:
             if self.decoupled_weight_decay:
