@@ -133,11 +133,13 @@ def test_adam_state_holds_step_and_moments():
                                   lambda ps: mt.optim.Adam(ps, lr=0.1, weight_decay=0.1),
                                   lambda ps: mt.optim.AdamW(ps, lr=0.1)])
 def test_step_never_writes_into_gradient_arrays(make):
-    # (a + b).sum() hands ONE array to both a.grad and b.grad; an in-place write into it
-    # would corrupt the other parameter's gradient (and SGD's first momentum buffer).
+    # ONE array behind both a.grad and b.grad (backward no longer shares, but user code
+    # may): an in-place write into it would corrupt the other parameter's gradient
+    # (and SGD's first momentum buffer).
     a, b = param(), param(P0[::-1].copy())
     opt = make([a, b])
-    (a + b).sum().backward()
+    shared = np.ones_like(a.data)
+    a.grad, b.grad = Tensor._wrap(shared), Tensor._wrap(shared)
     grad_a, grad_b = a.grad.data, b.grad.data
     assert grad_a is grad_b                                # the sharing this test relies on
     before = grad_a.copy()
