@@ -186,8 +186,28 @@ def test_gradcheck_catches_a_wrong_backward():
         mt.gradcheck(lambda t: t * 2, (mt.randn(3, requires_grad=True),))
 
 
+@pytest.mark.filterwarnings('ignore:.*encountered:RuntimeWarning')
 def test_gradcheck_fails_on_a_nan_gradient():
     """NaN compares False with everything, so a naive `err > tol` check would pass it."""
     x = mt.tensor([0.0, 1.0], dtype=mt.float64, requires_grad=True)
     with pytest.raises(AssertionError, match="analytic nan"):
         mt.gradcheck(lambda t: (t * t).sqrt(), (x,))
+
+
+# ---------------------------------------------------------------- on every device
+
+def test_graph_on_each_device(device):
+    x = mt.tensor([1.0, 2.0, 3.0], device=device, requires_grad=True)
+    y = (x * x).sum() + x.exp().mean()
+    y.backward()
+    assert x.grad.device == device
+    np.testing.assert_allclose(x.grad.cpu().numpy(), 2 * np.array([1, 2, 3]) + np.exp([1, 2, 3]) / 3, rtol=1e-5)
+
+
+def test_creation_on_each_device(device):
+    mt.manual_seed(0)
+    for t in (mt.zeros(2, 3, device=device), mt.randn(2, 3, device=device), mt.arange(4, device=device),
+              mt.full((2,), 1.5, device=device), mt.randint(0, 3, (4,), device=device),
+              mt.tensor([1.0], device=device), mt.ones(2).to(device)):
+        assert t.device == device
+    assert mt.zeros(2, device=device).cpu().device == 'cpu'
