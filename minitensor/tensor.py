@@ -42,11 +42,11 @@ def normalize_dim(op, dim, ndim):
 
 def normalize_dims(op, dim, ndim):
     """None -> all axes; int or tuple -> a tuple of non-negative axes."""
-    if dim is None:
+    if dim is None or (isinstance(dim, (tuple, list)) and not dim):   # () means all, as torch
         return tuple(range(ndim))
-    if isinstance(dim, (tuple, list)):
-        return tuple(sorted(set(normalize_dim(op, d, ndim) for d in dim)))
-    return (normalize_dim(op, dim, ndim),)
+    dims = dim if isinstance(dim, (tuple, list)) else (dim,)
+    axes = tuple(sorted(set(normalize_dim(op, d, ndim) for d in dims)))
+    return axes if ndim else ()     # a 0-d tensor accepts dim 0 / -1 (as torch) but has no axis
 
 
 class Tensor:
@@ -517,6 +517,8 @@ class Tensor:
         if isinstance(dim, Tensor):          # mt.max(a, b): elementwise, as torch
             return self.maximum(dim) if largest else self.minimum(dim)
         axis = normalize_dim(op, dim, self.ndim)
+        if self.ndim == 0:                   # the value itself, at index 0 (as torch)
+            return S.Reshape.apply(self, shape=()), Tensor._wrap(self.xp.zeros((), dtype=np.int64))
         keepdim = self._keepdim(keepdim, keepdims)
         indices = self.data.argmax(axis=axis) if largest else self.data.argmin(axis=axis)
         indices = self.xp.expand_dims(indices.astype(np.int64), axis)      # keepdim form
@@ -552,11 +554,17 @@ class Tensor:
 
     def softmax(self, dim=-1):
         self._float_only('softmax')
-        return N.Softmax.apply(self, dim=normalize_dim('softmax', dim, self.ndim))
+        axis = normalize_dim('softmax', dim, self.ndim)
+        if self.ndim == 0:                   # one element along a virtual axis of size 1
+            return self.reshape(1).softmax(0).reshape(())
+        return N.Softmax.apply(self, dim=axis)
 
     def log_softmax(self, dim=-1):
         self._float_only('log_softmax')
-        return N.LogSoftmax.apply(self, dim=normalize_dim('log_softmax', dim, self.ndim))
+        axis = normalize_dim('log_softmax', dim, self.ndim)
+        if self.ndim == 0:
+            return self.reshape(1).log_softmax(0).reshape(())
+        return N.LogSoftmax.apply(self, dim=axis)
 
     # ------------------------------------------------------------ shape
 
@@ -596,6 +604,8 @@ class Tensor:
     def transpose(self, dim0, dim1):
         d0 = normalize_dim('transpose', dim0, self.ndim)
         d1 = normalize_dim('transpose', dim1, self.ndim)
+        if self.ndim == 0:                   # transpose(0, -1) of a 0-d tensor: itself, as torch
+            return S.Permute.apply(self, axes=())
         axes = list(range(self.ndim))
         axes[d0], axes[d1] = axes[d1], axes[d0]
         return S.Permute.apply(self, axes=tuple(axes))

@@ -138,3 +138,25 @@ def test_sum_dtype_argument():
 def test_reduction_over_a_duplicate_free_tuple_of_negative_dims():
     a = random_array((2, 3, 4), 0)
     np.testing.assert_allclose(mt.tensor(a).sum((-1, 0)).numpy(), a.sum(axis=(0, 2)))
+
+
+def test_empty_dim_tuple_reduces_everything_as_torch():
+    a = random_array((2, 3), 0)
+    check_op(lambda x: x.sum(()), lambda a: a.sum(), [a])
+    check_op(lambda x: x.mean(dim=[]), lambda a: a.mean(), [a])
+
+
+@pytest.mark.parametrize('dim', [0, -1])
+def test_zero_dim_tensors_accept_dim_0_and_minus_1(dim):
+    """torch treats a 0-d tensor as having one virtual dim of size 1."""
+    a = random_array((), 0)
+    check_op(lambda x: x.sum(dim), lambda a: a, [a])
+    check_op(lambda x: x.mean(dim, keepdim=True), lambda a: a, [a])
+    check_op(lambda x: x.amax(dim), lambda a: a, [a])
+    check_op(lambda x: x.max(dim)[0], lambda a: a, [a])
+    assert mt.tensor(a).min(dim)[1].item() == 0
+    check_op(lambda x: x.softmax(dim), lambda a: np.ones(()), [a])
+    check_op(lambda x: x.log_softmax(dim), lambda a: np.zeros(()), [a])
+    check_op(lambda x: x.transpose(0, dim), lambda a: a, [a])
+    with pytest.raises(IndexError, match=r"sum: dim 1 is out of range for a tensor with 0 dims"):
+        mt.tensor(a).sum(1)
