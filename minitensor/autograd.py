@@ -47,6 +47,16 @@ class enable_grad(no_grad):
         set_grad_enabled(True)
 
 
+class Edge:
+    """What backward needs of a non-leaf (or constant) input: where its gradient goes,
+    and its shape. Not the Tensor, whose array would then live until backward even
+    when no backward formula uses it (torch frees such activations too)."""
+    __slots__ = ('grad_fn', 'output_nr', 'shape')
+
+    def __init__(self, t):
+        self.grad_fn, self.output_nr, self.shape = t.grad_fn, t.output_nr, t.data.shape
+
+
 class Function:
     """Base of every differentiable op: subclasses define forward() and backward().
 
@@ -70,7 +80,9 @@ class Function:
         out = ctx.forward(*[t.data for t in inputs], **options)
         requires_grad = _grad_enabled and any(t.requires_grad for t in inputs)
         if requires_grad:
-            ctx.inputs = inputs
+            # leaves that need a gradient stay (it accumulates into them); any other input
+            # is kept as an Edge, so its array is freed once no op's saved values hold it
+            ctx.inputs = tuple(t if t.grad_fn is None and t.requires_grad else Edge(t) for t in inputs)
             ctx.needs_grad = tuple(t.requires_grad for t in inputs)
         else:
             ctx = None
@@ -190,9 +202,9 @@ def backward(tensor, gradient=None, retain_graph=False):
         for t, needs, g in zip(fn.inputs, fn.needs_grad, in_grads):
             if not needs or g is None:
                 continue
-            assert g.shape == t.data.shape, (
+            assert g.shape == t.shape, (
                 f"{fn.name}.backward returned a gradient of shape {g.shape} "
-                f"for an input of shape {t.data.shape}")
+                f"for an input of shape {t.shape}")
             if t.grad_fn is None:
                 t._accumulate_grad(_private(g, id(g) in handed))
                 handed.add(id(g))

@@ -21,11 +21,11 @@ extern "C" __global__ void causal_softmax_fwd(
     if (row >= rows) return;
     int t = (int)(row % T);                       // the query: keys 0..t are visible
     const float* s = S + row * T;
-    float m = -INFINITY;
+    float m = -MT_INF;
     for (int j = lane; j <= t; j += 32) m = fmaxf(m, s[j] * scale);
     m = mt_warp_max(m);
     float sum = 0.f;
-    if (m != -INFINITY)                           // a row of -inf: all zeros, no NaN
+    if (m != -MT_INF)                           // a row of -inf: all zeros, no NaN
         for (int j = lane; j <= t; j += 32) sum += expf(s[j] * scale - m);
     sum = mt_warp_sum(sum);
     for (int j = lane; j < T; j += 32) {

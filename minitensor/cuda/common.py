@@ -17,6 +17,7 @@ __device__ __forceinline__ bool mt_keep(unsigned int i, unsigned int k1, unsigne
 '''
 
 WARP_PREAMBLE = r'''
+#define MT_INF __int_as_float(0x7f800000)   // NVRTC has no <math.h> INFINITY
 __device__ __forceinline__ float mt_warp_sum(float v) {
     for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
     return v;

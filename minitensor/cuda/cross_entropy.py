@@ -17,7 +17,7 @@ extern "C" __global__ void cross_entropy_fwd(
     int lane = threadIdx.x & 31;
     if (row >= rows) return;
     const float* x = X + row * C;
-    float m = -INFINITY;
+    float m = -MT_INF;
     for (int j = lane; j < C; j += 32) m = fmaxf(m, x[j]);
     m = mt_warp_max(m);
     float s = 0.f;
