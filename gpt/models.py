@@ -41,6 +41,10 @@ def causal_attention(q, k, v, causal_mask, dropout_p, training):
     `causal_mask` is (T, T) bool, True where a query may NOT look (the future).
     """
     hs = k.shape[-1]
+    if q.device == 'gpu' and mt.cuda.enabled:
+        # the same math with scale, mask, softmax and dropout fused: one kernel each way
+        wei = F.causal_softmax(q @ k.transpose(-2, -1), hs ** -0.5, dropout_p, training)  # (..., T, T)
+        return wei @ v                                         # (..., T, hs)
     wei = q @ k.transpose(-2, -1) * hs ** -0.5                 # (..., T, T)
     wei = wei.masked_fill(causal_mask, float('-inf'))          # (..., T, T)
     wei = F.softmax(wei, dim=-1)                               # (..., T, T)

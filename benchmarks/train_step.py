@@ -1,0 +1,260 @@
+"""Training-step time of the lecture GPT: minitensor beside PyTorch, in one run.
+
+    python benchmarks/train_step.py --device gpu --preset lecture --compare torch [--tf32]
+    python benchmarks/train_step.py --device cpu --preset small --compare torch
+
+One step = forward + backward + AdamW step on a fixed random batch (the same model,
+batch shape and recipe on both sides). GPU times are wall-clock over back-to-back steps
+with a device synchronization only at the ends of each timed round (so the host may run
+ahead, as in training), after warm-up; the median round is reported. Peak memory is
+the high-water mark of allocated bytes (CuPy's pool, through a memory hook; torch's
+max_memory_allocated); on the CPU it is the process's peak RSS (ru_maxrss), which only
+grows, so a later row includes the earlier ones. Also counts, per step, the ops
+recorded by minitensor (Function.apply calls) and, where torch's profiler can see them,
+the GPU kernels and copies launched (CUPTI sees CuPy's launches too).
+"""
+import argparse
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import minitensor as mt  # noqa: E402
+from minitensor import autograd, backend  # noqa: E402
+
+from gpt.config import preset as make_preset  # noqa: E402
+from gpt.models import GPT, GPTConfig  # noqa: E402
+
+VOCAB = 65
+
+
+def model_config(cfg):
+    return GPTConfig(vocab_size=VOCAB, block_size=cfg.block_size, n_embd=cfg.n_embd, n_head=cfg.n_head,
+                     n_layer=cfg.n_layer, dropout=cfg.dropout)
+
+
+# ------------------------------------------------------------ minitensor
+
+def minitensor_step_fn(cfg, device):
+    mt.manual_seed(1337)
+    model = GPT(model_config(cfg)).to(device)
+    opt = mt.optim.AdamW(model.parameters(), lr=cfg.learning_rate, betas=(cfg.beta1, cfg.beta2),
+                         weight_decay=cfg.weight_decay)
+    xb = mt.randint(0, VOCAB, (cfg.batch_size, cfg.block_size), device=device)
+    yb = mt.randint(0, VOCAB, (cfg.batch_size, cfg.block_size), device=device)
+
+    def step():
+        _, loss = model(xb, yb)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return loss
+    return step, sum(p.numel() for p in model.parameters())
+
+
+def count_applies(step):
+    """Function.apply calls (ops recorded) in one step."""
+    original = autograd.Function.__dict__['apply']
+    count = [0]
+
+    def counting(cls, *inputs, **options):
+        count[0] += 1
+        return original.__func__(cls, *inputs, **options)
+    autograd.Function.apply = classmethod(counting)
+    try:
+        step()
+    finally:
+        autograd.Function.apply = original
+    return count[0]
+
+
+def cupy_peak_bytes(step):
+    """High-water mark of bytes in use in CuPy's memory pool over one step."""
+    cp = backend.cupy_module()
+    pool = cp.get_default_memory_pool()
+
+    class PeakHook(cp.cuda.MemoryHook):
+        name = 'PeakHook'
+
+        def __init__(self):
+            self.peak = pool.used_bytes()
+
+        def malloc_postprocess(self, **kwargs):
+            self.peak = max(self.peak, pool.used_bytes())
+    hook = PeakHook()
+    with hook:
+        step()
+        cp.cuda.get_current_stream().synchronize()
+    return hook.peak
+
+
+# ------------------------------------------------------------ torch
+
+def torch_step_fn(cfg, device, attention, compile_model=False):
+    import torch
+    from benchmarks.torch_gpt import build_torch_gpt
+    torch.manual_seed(1337)
+    model = build_torch_gpt(VOCAB, cfg.block_size, cfg.n_embd, cfg.n_head, cfg.n_layer, cfg.dropout,
+                            attention=attention).to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.learning_rate, betas=(cfg.beta1, cfg.beta2),
+                            weight_decay=cfg.weight_decay)
+    xb = torch.randint(0, VOCAB, (cfg.batch_size, cfg.block_size), device=device)
+    yb = torch.randint(0, VOCAB, (cfg.batch_size, cfg.block_size), device=device)
+    forward = torch.compile(model) if compile_model else model
+
+    def step():
+        _, loss = forward(xb, yb)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return loss
+    return step
+
+
+def gpu_kernel_count(step, sync):
+    """GPU kernels + memcpy/memset in one step, as CUPTI (torch.profiler) records them; None if unavailable."""
+    try:
+        from torch.profiler import ProfilerActivity, profile
+    except ImportError:
+        return None
+    try:
+        sync()
+        with profile(activities=[ProfilerActivity.CUDA]) as prof:
+            step()
+            sync()
+        return sum(1 for e in prof.events() if str(getattr(e, 'device_type', '')).endswith('CUDA'))
+    except Exception as e:  # profiler quirks must not sink the benchmark
+        print(f'(kernel count unavailable: {type(e).__name__}: {e})')
+        return None
+
+
+# ------------------------------------------------------------ timing
+
+def time_steps(step, sync, warmup, rounds, steps_per_round):
+    for _ in range(warmup):
+        step()
+    sync()
+    per_step = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for _ in range(steps_per_round):
+            step()
+        sync()
+        per_step.append((time.perf_counter() - start) / steps_per_round)
+    # host time to enqueue one step (no sync inside): below the step time means GPU-bound
+    sync()
+    start = time.perf_counter()
+    step()
+    host = time.perf_counter() - start
+    sync()
+    return statistics.median(per_step), host
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--device', default='gpu', choices=['gpu', 'cpu'], help="where to train")
+    p.add_argument('--preset', default='lecture', help="gpt.config preset: 'lecture' (GPU) or 'small' (CPU)")
+    p.add_argument('--compare', default='torch', choices=['torch', 'none'], help="also time the PyTorch twin")
+    p.add_argument('--tf32', action='store_true', help="also time TF32 variants (minitensor and torch)")
+    p.add_argument('--compile', action='store_true', help="also time torch.compile (SDPA, TF32 if --tf32)")
+    p.add_argument('--portable', action='store_true', help="also time minitensor without its fused kernels")
+    p.add_argument('--warmup', type=int, default=5, help='untimed steps first')
+    p.add_argument('--rounds', type=int, default=5, help='timed rounds; the median is reported')
+    p.add_argument('--steps', type=int, default=10, help='steps per timed round')
+    args = p.parse_args()
+
+    cfg = make_preset(args.preset)
+    device = args.device
+    tokens = cfg.batch_size * cfg.block_size
+    gpu = device == 'gpu'
+    rows = []          # (variant, seconds/step, host seconds, peak bytes, ops, kernels)
+
+    if gpu:
+        cp = backend.cupy_module()
+        sync = cp.cuda.get_current_stream().synchronize
+    else:
+        def sync():
+            pass
+
+    def peak_rss():
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+    def run_minitensor(name, fused, tf32):
+        mt.cuda.enabled = fused
+        mt.backends.allow_tf32 = tf32
+        step, n_params = minitensor_step_fn(cfg, device)
+        step(); sync()
+        ops = count_applies(step)
+        kernels = gpu_kernel_count(step, sync) if gpu else None
+        peak = cupy_peak_bytes(step) if gpu else None
+        seconds, host = time_steps(step, sync, args.warmup, args.rounds, args.steps)
+        rows.append((name, seconds, host, peak if gpu else peak_rss(), ops, kernels))
+        mt.cuda.enabled, mt.backends.allow_tf32 = True, False
+        return n_params
+
+    variants = []
+    if args.portable:
+        variants.append(('minitensor portable fp32', False, False))
+    variants.append(('minitensor fused fp32', True, False))
+    if args.tf32 and gpu:
+        variants.append(('minitensor fused tf32', True, True))
+    n_params = None
+    for name, fused, tf32 in variants:
+        n_params = run_minitensor(name, fused, tf32)
+        print(f'{name}: {rows[-1][1] * 1e3:.2f} ms/step', flush=True)
+
+    torch = None
+    if args.compare == 'torch':
+        try:
+            import torch
+        except ImportError:
+            print('(torch is not importable: showing minitensor only)')
+    if torch is not None:
+        tdev = 'cuda' if gpu else 'cpu'
+        tsync = torch.cuda.synchronize if gpu else (lambda: None)
+        tvariants = [('torch eager per-head fp32', 'per_head', False, False),
+                     ('torch eager sdpa fp32', 'sdpa', False, False)]
+        if args.tf32 and gpu:
+            tvariants += [('torch eager per-head tf32', 'per_head', True, False),
+                          ('torch eager sdpa tf32', 'sdpa', True, False)]
+        if args.compile:
+            tvariants.append((f"torch.compile sdpa {'tf32' if args.tf32 else 'fp32'}", 'sdpa', args.tf32, True))
+        for name, attention, tf32, compiled in tvariants:
+            torch.backends.cuda.matmul.allow_tf32 = tf32
+            torch.backends.cudnn.allow_tf32 = tf32
+            step = torch_step_fn(cfg, tdev, attention, compiled)
+            step(); tsync()
+            kernels = gpu_kernel_count(step, tsync) if gpu and not compiled else None
+            if gpu:
+                torch.cuda.reset_peak_memory_stats()
+            seconds, host = time_steps(step, tsync, args.warmup, args.rounds, args.steps)
+            peak = torch.cuda.max_memory_allocated() if gpu else peak_rss()
+            rows.append((name, seconds, host, peak, None, kernels))
+            print(f'{name}: {seconds * 1e3:.2f} ms/step', flush=True)
+        torch.backends.cuda.matmul.allow_tf32 = False
+
+    base = next((r[1] for r in rows if r[0] == 'torch eager per-head fp32'), None)
+    where = 'GPU' if gpu else 'CPU'
+    print()
+    print(f"preset {args.preset} ({n_params:,} params, batch {cfg.batch_size} x block {cfg.block_size}), "
+          f"device {device}; median of {args.rounds} rounds x {args.steps} steps after {args.warmup} warm-up")
+    if gpu:
+        print(f"GPU: {cp.cuda.runtime.getDeviceProperties(0)['name'].decode()}, CuPy {cp.__version__}"
+              + (f", torch {torch.__version__}" if torch is not None else ''))
+    print(f"{'variant':28s} {'ms/step':>8s} {'host ms':>8s} {'tokens/s':>10s} {'peak MiB':>9s} "
+          f"{'vs torch':>8s} {'ops':>6s} {'kernels':>8s}")
+    for name, seconds, host, peak, ops, kernels in rows:
+        ratio = f'{seconds / base:.2f}x' if base else '-'
+        print(f'{name:28s} {seconds * 1e3:8.2f} {host * 1e3:8.2f} {tokens / seconds:10.0f} '
+              f'{peak / 2**20:9.0f} {ratio:>8s} {ops if ops is not None else "-":>6} '
+              f'{kernels if kernels is not None else "-":>8}')
+    print(f"(peak MiB: {'allocator high-water mark' if gpu else 'process peak RSS, cumulative'}; "
+          f"ops: minitensor Function.apply calls per step; kernels: GPU kernels+copies per step "
+          f"seen by CUPTI; host ms: time to enqueue one step)")
+
+
+if __name__ == '__main__':
+    main()
