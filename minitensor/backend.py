@@ -151,11 +151,7 @@ def erf(x):
 
 def scatter_add(target, index, values):
     """target[index] += values, where repeated indices ALL count (unlike fancy assignment)."""
-    if device_of(target) == 'cpu':
-        np.add.at(target, index, values)
-    else:
-        import cupyx  # noqa: lives beside cupy
-        cupyx.scatter_add(target, index, values)
+    xp_of(target).add.at(target, index, values)   # numpy.add.at, cupy.add.at (atomic adds)
     return target
 
 
