@@ -31,6 +31,8 @@ def main():
     parser.add_argument('--attention', default='per_head', choices=['per_head', 'sdpa'],
                         help="the PyTorch twin's attention: the lecture's per-head loop or SDPA")
     parser.add_argument('--seed', type=int, default=1337, help='seed of the weights and batches')
+    parser.add_argument('--only', default='both', choices=['both', 'minitensor', 'torch'],
+                        help='train one of the two only (e.g. a long PyTorch reference run)')
     args = parser.parse_args()
 
     import torch
@@ -55,6 +57,7 @@ def main():
     to_torch = lambda t: torch.as_tensor(t.numpy(), device=tdev)  # noqa: E731
 
     eval_gen_seed = args.seed + 1
+    run_ours, run_theirs = args.only in ('both', 'minitensor'), args.only in ('both', 'torch')
 
     def estimate():
         gen = mt.Generator().manual_seed(eval_gen_seed)
@@ -65,8 +68,8 @@ def main():
                 a = b = 0.0
                 for _ in range(args.eval_iters):
                     x, y = data.get_batch(split, gen)
-                    a += ours(x, y)[1].item()
-                    b += theirs(to_torch(x), to_torch(y))[1].item()
+                    a += ours(x, y)[1].item() if run_ours else float('nan')
+                    b += theirs(to_torch(x), to_torch(y))[1].item() if run_theirs else float('nan')
                 sums[split] = (a / args.eval_iters, b / args.eval_iters)
         ours.train(), theirs.train()
         return sums
@@ -83,14 +86,16 @@ def main():
         if step == args.max_iters:
             break
         x, y = data.get_batch('train')
-        _, loss = ours(x, y)
-        opt_ours.zero_grad(set_to_none=True)
-        loss.backward()
-        opt_ours.step()
-        _, tloss = theirs(to_torch(x), to_torch(y))
-        opt_theirs.zero_grad(set_to_none=True)
-        tloss.backward()
-        opt_theirs.step()
+        if run_ours:
+            _, loss = ours(x, y)
+            opt_ours.zero_grad(set_to_none=True)
+            loss.backward()
+            opt_ours.step()
+        if run_theirs:
+            _, tloss = theirs(to_torch(x), to_torch(y))
+            opt_theirs.zero_grad(set_to_none=True)
+            tloss.backward()
+            opt_theirs.step()
     print(f"wall {time.time() - start:.1f} s")
 
 
