@@ -33,23 +33,34 @@ def main():
     parser.add_argument('--seed', type=int, default=1337, help='seed of the weights and batches')
     parser.add_argument('--only', default='both', choices=['both', 'minitensor', 'torch'],
                         help='train one of the two only (e.g. a long PyTorch reference run)')
+    parser.add_argument('--init', default='default', choices=['default', 'normal'],
+                        help="weight init: PyTorch's per-layer default or N(0, 0.02) (GPTConfig.init)")
+    parser.add_argument('--torch-weights', default='shared', choices=['shared', 'own'],
+                        help="the twin's initial weights: a copy of minitensor's, or its own draw from "
+                             "torch's generator (with --only torch: a run independent of minitensor's RNG)")
     args = parser.parse_args()
+    if args.torch_weights == 'own' and args.only != 'torch':
+        parser.error("--torch-weights own gives the two models different weights; use it with --only torch")
 
     import torch
     from torch_gpt import build_torch_gpt
 
     cfg = preset(args.preset)
     mt.manual_seed(args.seed)
+    torch.manual_seed(args.seed)
     text = load_text(None)
     tok = CharTokenizer.from_text(text)
     data = TextBatches(text, tok, cfg.block_size, cfg.batch_size, device=args.device)
     gcfg = GPTConfig(vocab_size=len(tok.chars), block_size=cfg.block_size,
-                     n_embd=cfg.n_embd, n_head=cfg.n_head, n_layer=cfg.n_layer, dropout=cfg.dropout)
+                     n_embd=cfg.n_embd, n_head=cfg.n_head, n_layer=cfg.n_layer, dropout=cfg.dropout,
+                     init=args.init)
     ours = GPT(gcfg).to(args.device)
     tdev = 'cuda' if args.device == 'gpu' else 'cpu'
     theirs = build_torch_gpt(gcfg.vocab_size, gcfg.block_size, gcfg.n_embd, gcfg.n_head, gcfg.n_layer,
-                             gcfg.dropout, attention=args.attention).to(tdev)
-    theirs.load_state_dict({k: torch.tensor(v.numpy()) for k, v in ours.state_dict().items()})
+                             gcfg.dropout, attention=args.attention,
+                             init=args.init).to(tdev)
+    if args.torch_weights == 'shared':
+        theirs.load_state_dict({k: torch.tensor(v.numpy()) for k, v in ours.state_dict().items()})
     opt_ours = mt.optim.AdamW(ours.parameters(), lr=cfg.learning_rate, betas=(cfg.beta1, cfg.beta2),
                               weight_decay=cfg.weight_decay)
     opt_theirs = torch.optim.AdamW(theirs.parameters(), lr=cfg.learning_rate, betas=(cfg.beta1, cfg.beta2),

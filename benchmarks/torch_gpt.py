@@ -91,7 +91,8 @@ class Block(nn.Module):
 
 
 class GPTLanguageModel(nn.Module):
-    def __init__(self, vocab_size, block_size, n_embd, n_head, n_layer, dropout, attention='per_head'):
+    def __init__(self, vocab_size, block_size, n_embd, n_head, n_layer, dropout, attention='per_head',
+                 init='default'):
         super().__init__()
         self.block_size = block_size
         self.token_embedding_table = nn.Embedding(vocab_size, n_embd)
@@ -100,7 +101,8 @@ class GPTLanguageModel(nn.Module):
                                       for _ in range(n_layer)])
         self.ln_f = nn.LayerNorm(n_embd)
         self.lm_head = nn.Linear(n_embd, vocab_size)
-        self.apply(self._init_weights)
+        if init == 'normal':       # the lecture repo's gpt.py; its video version kept torch's defaults
+            self.apply(self._init_weights)
 
     def _init_weights(self, module):
         if isinstance(module, nn.Linear):
@@ -123,9 +125,13 @@ class GPTLanguageModel(nn.Module):
 
 
 def build_torch_gpt(vocab_size=65, block_size=256, n_embd=384, n_head=6, n_layer=6, dropout=0.2,
-                    attention='per_head'):
-    """The lecture's GPT (defaults: its hyperparameters, 10,788,929 parameters)."""
-    return GPTLanguageModel(vocab_size, block_size, n_embd, n_head, n_layer, dropout, attention)
+                    attention='per_head', init='default'):
+    """The lecture's GPT (defaults: its hyperparameters, 10,788,929 parameters).
+
+    init: 'default' keeps each module's PyTorch init, 'normal' draws N(0, 0.02) weights
+    and zero biases (gpt.models.GPTConfig's two schemes).
+    """
+    return GPTLanguageModel(vocab_size, block_size, n_embd, n_head, n_layer, dropout, attention, init)
 
 
 def state_dict_from_minitensor(model, dtype=torch.float64):

@@ -22,7 +22,7 @@ def model_spec(model_type, vocab_size, cfg):
     if model_type == 'bigram':
         return {'model': 'bigram', 'vocab_size': vocab_size}
     config = GPTConfig(vocab_size=vocab_size, block_size=cfg.block_size, n_embd=cfg.n_embd,
-                       n_head=cfg.n_head, n_layer=cfg.n_layer, dropout=cfg.dropout)
+                       n_head=cfg.n_head, n_layer=cfg.n_layer, dropout=cfg.dropout, init=cfg.init)
     return {'model': 'gpt', **config.to_dict()}
 
 

@@ -17,6 +17,7 @@ class TrainConfig:
     n_head: int = 4
     n_layer: int = 4
     dropout: float = 0.0
+    init: str = 'default'               # 'default' (PyTorch's per-layer init) or 'normal' (N(0, 0.02))
     # ---- data
     data: Optional[str] = None          # a UTF-8 text file; None: the packaged tiny shakespeare
     batch_size: int = 12                # sequences per step
@@ -62,6 +63,8 @@ class TrainConfig:
             raise ValueError(f"learning_rate must be positive, got {self.learning_rate} (--lr)")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout} (--dropout)")
+        if self.init not in ('default', 'normal'):
+            raise ValueError(f"init must be 'default' or 'normal', got {self.init!r} (--init)")
         if self.model == 'gpt' and self.n_embd % self.n_head:
             raise ValueError(f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head}) "
                              f"(--n-embd, --n-head)")

@@ -305,6 +305,7 @@ class OneLineErrorParser(argparse.ArgumentParser):
 OVERRIDES = {
     'model': 'model', 'max_iters': 'max_iters', 'batch_size': 'batch_size', 'block_size': 'block_size',
     'n_embd': 'n_embd', 'n_head': 'n_head', 'n_layer': 'n_layer', 'dropout': 'dropout',
+    'init': 'init',
     'lr': 'learning_rate', 'min_lr': 'min_lr', 'warmup_iters': 'warmup_iters',
     'weight_decay': 'weight_decay', 'grad_clip': 'grad_clip', 'eval_interval': 'eval_interval',
     'eval_iters': 'eval_iters', 'log_interval': 'log_interval', 'seed': 'seed', 'data': 'data',
@@ -326,6 +327,9 @@ def build_parser():
     p.add_argument('--n-head', type=int, help="attention heads per block (must divide --n-embd)")
     p.add_argument('--n-layer', type=int, help="transformer blocks")
     p.add_argument('--dropout', type=float, help="dropout probability while training")
+    p.add_argument('--init', choices=['default', 'normal'],
+                   help="GPT weight init: PyTorch's per-layer default (the lecture video) or N(0, 0.02) "
+                        "(the lecture repo, nanoGPT); default: default")
     p.add_argument('--lr', type=float, help="(peak) learning rate")
     p.add_argument('--min-lr', type=float, help="final learning rate of the cosine decay")
     p.add_argument('--warmup-iters', type=int, help="steps of linear learning-rate warm-up (with decay)")

@@ -29,9 +29,19 @@ def test_module_and_parameter_names_are_the_lectures():
     assert GPT(TINY).blocks[0].sa.heads[0].key.bias is None
 
 
-def test_init_is_the_lectures():
+def test_default_init_is_pytorchs_per_layer_init():
     mt.manual_seed(0)
     model = GPT(GPTConfig(vocab_size=65, block_size=64, n_embd=128, n_head=4, n_layer=2))
+    w = model.blocks[0].ffwd.net[0].weight.detach().numpy()          # (512, 128): U(-1/sqrt(128), +)
+    assert abs(w.std() - (1 / 128 ** 0.5) / 3 ** 0.5) < 0.002 and abs(w.max()) <= 1 / 128 ** 0.5
+    assert abs(model.token_embedding_table.weight.detach().numpy().std() - 1.0) < 0.02   # N(0, 1)
+    assert model.lm_head.bias.detach().numpy().any()                   # uniform, not zero
+    assert (model.ln_f.weight.detach().numpy() == 1).all()
+
+
+def test_normal_init_is_the_lecture_repos():
+    mt.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=65, block_size=64, n_embd=128, n_head=4, n_layer=2, init='normal'))
     w = model.blocks[0].ffwd.net[0].weight.detach().numpy()
     assert abs(w.std() - 0.02) < 0.001 and abs(w.mean()) < 0.001
     assert abs(model.token_embedding_table.weight.detach().numpy().std() - 0.02) < 0.002
@@ -42,6 +52,8 @@ def test_init_is_the_lectures():
 def test_config_validation():
     with pytest.raises(ValueError, match="n_embd .* must be divisible by n_head"):
         GPTConfig(n_embd=10, n_head=3)
+    with pytest.raises(ValueError, match="init must be one of default, normal, got 'xavier'"):
+        GPTConfig(init='xavier')
     with pytest.raises(ValueError, match="n_layer must be positive"):
         GPTConfig(n_layer=0)
 

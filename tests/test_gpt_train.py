@@ -94,7 +94,8 @@ def test_a_run_writes_checkpoint_log_and_sample(corpus, tmp_path):
     ck = ckpt_io.load_checkpoint(tmp_path / 'ckpt.npz')
     assert ck['step'] == 12 and ck['kind'] == ckpt_io.KIND
     assert ck['model_spec'] == {'model': 'gpt', 'vocab_size': len(ck['vocab']), 'block_size': 8,
-                                'n_embd': 16, 'n_head': 2, 'n_layer': 1, 'dropout': 0.1}
+                                'n_embd': 16, 'n_head': 2, 'n_layer': 1, 'dropout': 0.1,
+                                'init': 'default'}
     assert TrainConfig.from_dict(ck['train_config']) == cfg
     assert ck['best_val_loss'] == pytest.approx(min(float(r['val_loss']) for r in rows))
     assert 'cpu' in ck['rng_state'] and ck['optimizer_state']['state']
