@@ -99,8 +99,8 @@ PRESETS = {
     'small': dict(model='gpt', batch_size=12, block_size=64, n_embd=128, n_head=4, n_layer=4,
                   dropout=0.0, init='normal', max_iters=2000, learning_rate=1e-3, decay_lr=True,
                   warmup_iters=100, lr_decay_iters=None, min_lr=1e-4, weight_decay=0.1,
-                  decay_all_params=False,                  beta1=0.9, beta2=0.99, grad_clip=1.0, eval_interval=250, eval_iters=20,
-                  out_dir='runs/small'),
+                  decay_all_params=False, beta1=0.9, beta2=0.99, grad_clip=1.0, eval_interval=250,
+                  eval_iters=20, out_dir='runs/small'),
 }
 DEFAULT_PRESET = 'small'   # a bare `python -m gpt.train` trains a real GPT on a CPU in minutes
 
