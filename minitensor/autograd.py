@@ -10,6 +10,7 @@ A backward may therefore hand the very same array to two inputs (as `a + b` does
 import functools
 
 _grad_enabled = True
+Tensor = None      # minitensor.tensor.Tensor; tensor.py binds it when it loads (it imports this module)
 
 
 def is_grad_enabled():
@@ -75,7 +76,6 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs, **options):
-        from .tensor import Tensor
         ctx = cls()
         out = ctx.forward(*[t.data for t in inputs], **options)
         requires_grad = _grad_enabled and any(t.requires_grad for t in inputs)
@@ -165,7 +165,6 @@ def _private(g, shared):
 
 def backward(tensor, gradient=None, retain_graph=False):
     """Reverse-mode sweep from `tensor`: fill .grad on every leaf that requires grad."""
-    from .tensor import Tensor
     if not tensor.requires_grad:
         raise RuntimeError(
             "backward: this tensor does not require grad and has no grad_fn; "

@@ -9,7 +9,7 @@ import numbers
 
 import numpy as np
 
-from . import dtypes
+from . import autograd, dtypes
 from .autograd import backward as run_backward
 from .autograd import is_grad_enabled
 from .backend import device_of, normalize_device, to_device, xp_of
@@ -804,6 +804,9 @@ class Tensor:
         if self.data.size == 1 and spec:
             return format(self.item(), spec)
         return repr(self)
+
+
+autograd.Tensor = Tensor      # Function.apply wraps its outputs in Tensors
 
 
 def _torch_float_formatter(array):
