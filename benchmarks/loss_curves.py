@@ -86,7 +86,9 @@ def main():
         return sums
 
     print(f"preset {args.preset}, {args.max_iters} steps, device {args.device}, torch {torch.__version__} "
-          f"({args.attention}); both from the same weights and batches")
+          f"({args.attention}), init {args.init}; "
+          + ("both from the same weights and batches" if args.only == 'both' else f"{args.only} only, "
+             f"initial weights {'drawn by torch' if args.torch_weights == 'own' else 'of minitensor'}"))
     print(f"{'step':>6} {'train mt':>9} {'train torch':>11} {'val mt':>8} {'val torch':>9} {'|dval|':>7}")
     start = time.time()
     for step in range(args.max_iters + 1):
