@@ -329,7 +329,7 @@ def build_parser():
     p.add_argument('--dropout', type=float, help="dropout probability while training")
     p.add_argument('--init', choices=['default', 'normal'],
                    help="GPT weight init: PyTorch's per-layer default (the lecture video) or N(0, 0.02) "
-                        "(the lecture repo, nanoGPT); default: default")
+                        "(the lecture repo, nanoGPT); default: the preset's (small: normal, lecture: default)")
     p.add_argument('--lr', type=float, help="(peak) learning rate")
     p.add_argument('--min-lr', type=float, help="final learning rate of the cosine decay")
     p.add_argument('--warmup-iters', type=int, help="steps of linear learning-rate warm-up (with decay)")
