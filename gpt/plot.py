@@ -22,6 +22,7 @@ def read_log(run_dir):
 
 def plot(run_dir, out=None):
     """Write the loss curves to `out` (default RUN_DIR/loss.png); returns its path."""
+    steps, train, val = read_log(run_dir)   # a wrong directory is the first thing to report
     try:
         import matplotlib
         matplotlib.use('Agg')            # files only: no display needed
@@ -29,7 +30,6 @@ def plot(run_dir, out=None):
     except ImportError:
         raise RuntimeError("plotting needs matplotlib: install the plot extra with "
                            "`pip install -e \".[plot]\"`") from None
-    steps, train, val = read_log(run_dir)
     out = Path(out) if out else Path(run_dir) / 'loss.png'
     fig, ax = plt.subplots(figsize=(7, 4))
     ax.plot(steps, train, label='train', marker='.')

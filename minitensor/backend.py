@@ -144,7 +144,7 @@ def erf(x):
         from scipy.special import erf as scipy_erf
         return scipy_erf(x).astype(x.dtype, copy=False)
     except ImportError:  # numpy has no erf; math.erf per element is exact, just slower
-        return _erf_ufunc(x).astype(x.dtype)
+        return np.asarray(_erf_ufunc(x), dtype=x.dtype)   # a 0-d input gives a Python float
 
 
 # ---------------------------------------------------------------- scatter-add

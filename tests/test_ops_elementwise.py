@@ -1,15 +1,17 @@
 """Elementwise ops: forward against NumPy, gradients by central differences, over
 hypothesis shapes of rank 0-4 and broadcast pairs."""
 import math
+import sys
 
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from scipy.special import erf
 
 import minitensor as mt
 from strategies import FAST, broadcast_pairs, check_op, random_array, seeds, shapes
+
+erf = np.vectorize(math.erf, otypes=[np.float64])     # the reference erf (NumPy has none)
 
 # name -> (minitensor fn, numpy reference, value range, kinks to stay away from)
 UNARY = {
@@ -181,3 +183,14 @@ def test_grad_flows_through_dtype_cast():
     (x.double() * 3).sum().backward()
     assert x.grad.dtype == mt.float32
     np.testing.assert_allclose(x.grad.numpy(), [3, 3])
+
+
+@pytest.mark.parametrize('shape', [(), (4,), (2, 3)])
+def test_erf_without_scipy_is_math_erf(shape, monkeypatch):
+    """SciPy is optional: without it the CPU erf (exact GELU) is math.erf per element."""
+    from minitensor import backend
+    monkeypatch.setitem(sys.modules, 'scipy.special', None)         # import -> ImportError
+    x = np.linspace(-3, 3, max(1, math.prod(shape))).reshape(shape).astype(np.float32)
+    out = backend.erf(x)
+    assert isinstance(out, np.ndarray) and out.shape == shape and out.dtype == np.float32
+    np.testing.assert_allclose(out, erf(x.astype(np.float64)), rtol=1e-6, atol=1e-7)
