@@ -131,6 +131,25 @@ def gpu_kernel_count(step, sync):
         return None
 
 
+def gpu_kernel_table(step, sync, top):
+    """The `top` GPU kernels of one step by total time (CUPTI via torch.profiler), printed."""
+    from torch.profiler import ProfilerActivity, profile
+    sync()
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        step()
+        sync()
+    totals = {}                                     # kernel name -> [launches, microseconds]
+    for e in prof.events():
+        if str(getattr(e, 'device_type', '')).endswith('CUDA'):
+            entry = totals.setdefault(e.name, [0, 0.0])
+            entry[0] += 1
+            entry[1] += e.time_range.elapsed_us()
+    busy = sum(us for _, us in totals.values())
+    print(f"GPU busy {busy / 1e3:.2f} ms in {sum(n for n, _ in totals.values())} kernels; top {top}:")
+    for name, (n, us) in sorted(totals.items(), key=lambda kv: -kv[1][1])[:top]:
+        print(f"  {us / 1e3:7.3f} ms {100 * us / busy:5.1f}% {n:5d}x  {name[:110]}")
+
+
 # ------------------------------------------------------------ timing
 
 def time_steps(step, sync, warmup, rounds, steps_per_round):
@@ -164,6 +183,8 @@ def main():
     p.add_argument('--warmup', type=int, default=5, help='untimed steps first')
     p.add_argument('--rounds', type=int, default=5, help='timed rounds; the median is reported')
     p.add_argument('--steps', type=int, default=10, help='steps per timed round')
+    p.add_argument('--kernel-table', type=int, default=0, metavar='N',
+                   help='print the N GPU kernels of a minitensor step that take the most time (needs torch)')
     args = p.parse_args()
 
     cfg = make_preset(args.preset)
@@ -189,6 +210,9 @@ def main():
         step(); sync()
         ops = count_applies(step)
         kernels = gpu_kernel_count(step, sync) if gpu else None
+        if gpu and args.kernel_table:
+            print(f'{name}: ', end='')
+            gpu_kernel_table(step, sync, args.kernel_table)
         peak = cupy_peak_bytes(step) if gpu else None
         seconds, host = time_steps(step, sync, args.warmup, args.rounds, args.steps)
         rows.append((name, seconds, host, peak if gpu else peak_rss(), ops, kernels))

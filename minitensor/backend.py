@@ -272,3 +272,41 @@ def batched_matmul(a, b):
 
 
 _CUDA_R_32F = 0    # cudaDataType for float32
+
+
+# ---------------------------------------------------------------- sums over rows
+
+_ones_cache = {}   # (device id, length, dtype) -> a GPU vector of ones
+
+
+def sum_leading(a, n_axes):
+    """a summed over its first n_axes axes: the bias gradient of a Linear, the gradient
+    of a broadcast over new leading axes.
+
+    On the GPU a C-contiguous float array is a (rows, rest) matrix whose column sums are
+    1^T A, one cuBLAS GEMV at memory speed; CuPy's reduction over a leading axis is up to
+    8x slower (H100: 492 vs 60 us for a (16384, 1536) gradient).
+    """
+    if n_axes == 0:
+        return a
+    if (isinstance(a, np.ndarray) or a.dtype not in (np.float32, np.float64)
+            or not a.flags.c_contiguous or a.size == 0):
+        return a.sum(axis=tuple(range(n_axes)))
+    rest = a.shape[n_axes:]
+    cols = 1
+    for size in rest:
+        cols *= size
+    rows = a.size // cols
+    cp = _load_cupy()
+    key = (a.device.id, rows, a.dtype.char)
+    ones = _ones_cache.get(key)
+    if ones is None:
+        ones = _ones_cache[key] = cp.ones(rows, dtype=a.dtype)
+    out = cp.empty(rest, dtype=a.dtype)
+    from cupy_backends.cuda.libs import cublas   # noqa: lives beside cupy
+    gemv = cublas.sgemv if a.dtype == np.float32 else cublas.dgemv
+    one, zero = np.array(1, a.dtype), np.array(0, a.dtype)
+    # column-major, the (rows, cols) C array is A^T (cols x rows): out = A^T @ ones
+    gemv(cp.cuda.device.get_cublas_handle(), cublas.CUBLAS_OP_N, cols, rows, one.ctypes.data,
+         a.data.ptr, cols, ones.data.ptr, 1, zero.ctypes.data, out.data.ptr, 1)
+    return out

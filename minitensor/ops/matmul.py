@@ -4,7 +4,7 @@ For out = a @ b:   dL/da = g @ b^T,   dL/db = a^T @ g,
 then each is summed over the batch dims it was broadcast along (unbroadcast).
 """
 from ..autograd import Function
-from ..backend import matmul
+from ..backend import matmul, sum_leading
 from .broadcast import unbroadcast
 
 
@@ -71,5 +71,5 @@ class Linear(Function):
         g2 = g.reshape(-1, n_out)                 # (rows, out)
         gx = matmul(g2, weight).reshape(x.shape) if self.needs_grad[0] else None
         gw = matmul(g2.T, x.reshape(-1, n_in)) if self.needs_grad[1] else None
-        gb = g2.sum(axis=0) if self.has_bias and self.needs_grad[2] else None
+        gb = sum_leading(g2, 1) if self.has_bias and self.needs_grad[2] else None
         return gx, gw, gb

@@ -181,3 +181,24 @@ def test_gpt_step_fused_matches_portable():
         runs.append([loss.detach().cpu().numpy()] + [p.grad.cpu().numpy() for p in model.parameters()])
     mt.cuda.enabled = True
     assert_same(runs, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize('shape,n_axes', [((16384, 384), 1), ((64, 256, 48), 1), ((4, 5, 6), 2),
+                                          ((3, 7), 1), ((1, 1), 1), ((5, 3), 0)])
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
+def test_sum_leading_by_gemv_equals_the_sum(shape, n_axes, dtype):
+    """Column sums as one cuBLAS GEMV (1^T A): Linear's bias gradient, unbroadcast's sums."""
+    a = np.random.default_rng(0).normal(size=shape).astype(dtype)
+    out = backend.sum_leading(backend.to_device(a, 'gpu'), n_axes)
+    expected = a.astype(np.float64).sum(axis=tuple(range(n_axes))) if n_axes else a
+    assert out.shape == expected.shape and out.dtype == dtype
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(backend.to_device(out, 'cpu'), expected, rtol=tol, atol=tol * np.sqrt(shape[0]))
+
+
+def test_sum_leading_falls_back_for_strided_and_integer_arrays():
+    a = np.arange(24, dtype=np.float32).reshape(4, 6)
+    g = backend.to_device(a, 'gpu')
+    np.testing.assert_array_equal(backend.to_device(backend.sum_leading(g.T, 1), 'cpu'), a.T.sum(0))
+    i = backend.to_device(np.arange(12).reshape(3, 4), 'gpu')
+    np.testing.assert_array_equal(backend.to_device(backend.sum_leading(i, 1), 'cpu'), [12, 15, 18, 21])
