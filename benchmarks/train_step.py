@@ -114,8 +114,9 @@ def torch_step_fn(cfg, device, attention, compile_model=False):
     return step
 
 
-def gpu_kernel_count(step, sync):
-    """GPU kernels + memcpy/memset in one step, as CUPTI (torch.profiler) records them; None if unavailable."""
+def gpu_kernels(step, sync):
+    """{kernel name: [launches, microseconds]} of one step's GPU kernels and memcpy/memset,
+    as CUPTI (torch.profiler) records them (CuPy's launches included); None if unavailable."""
     try:
         from torch.profiler import ProfilerActivity, profile
     except ImportError:
@@ -125,29 +126,28 @@ def gpu_kernel_count(step, sync):
         with profile(activities=[ProfilerActivity.CUDA]) as prof:
             step()
             sync()
-        return sum(1 for e in prof.events() if str(getattr(e, 'device_type', '')).endswith('CUDA'))
     except Exception as e:  # profiler quirks must not sink the benchmark
-        print(f'(kernel count unavailable: {type(e).__name__}: {e})')
+        print(f'(kernel profile unavailable: {type(e).__name__}: {e})')
         return None
-
-
-def gpu_kernel_table(step, sync, top):
-    """The `top` GPU kernels of one step by total time (CUPTI via torch.profiler), printed."""
-    from torch.profiler import ProfilerActivity, profile
-    sync()
-    with profile(activities=[ProfilerActivity.CUDA]) as prof:
-        step()
-        sync()
-    totals = {}                                     # kernel name -> [launches, microseconds]
+    totals = {}
     for e in prof.events():
         if str(getattr(e, 'device_type', '')).endswith('CUDA'):
             entry = totals.setdefault(e.name, [0, 0.0])
             entry[0] += 1
             entry[1] += e.time_range.elapsed_us()
+    return totals
+
+
+def print_kernel_table(totals, top):
+    """The `top` kernels of gpu_kernels()'s result by total time."""
     busy = sum(us for _, us in totals.values())
     print(f"GPU busy {busy / 1e3:.2f} ms in {sum(n for n, _ in totals.values())} kernels; top {top}:")
     for name, (n, us) in sorted(totals.items(), key=lambda kv: -kv[1][1])[:top]:
         print(f"  {us / 1e3:7.3f} ms {100 * us / busy:5.1f}% {n:5d}x  {name[:110]}")
+
+
+def kernel_count(totals):
+    return None if totals is None else sum(n for n, _ in totals.values())
 
 
 # ------------------------------------------------------------ timing
@@ -209,10 +209,11 @@ def main():
         step, n_params = minitensor_step_fn(cfg, device)
         step(); sync()
         ops = count_applies(step)
-        kernels = gpu_kernel_count(step, sync) if gpu else None
-        if gpu and args.kernel_table:
+        totals = gpu_kernels(step, sync) if gpu else None
+        kernels = kernel_count(totals)
+        if totals is not None and args.kernel_table:
             print(f'{name}: ', end='')
-            gpu_kernel_table(step, sync, args.kernel_table)
+            print_kernel_table(totals, args.kernel_table)
         peak = cupy_peak_bytes(step) if gpu else None
         seconds, host = time_steps(step, sync, args.warmup, args.rounds, args.steps)
         rows.append((name, seconds, host, peak if gpu else peak_rss(), ops, kernels))
@@ -251,7 +252,7 @@ def main():
             torch.backends.cudnn.allow_tf32 = tf32
             step = torch_step_fn(cfg, tdev, attention, compiled)
             step(); tsync()
-            kernels = gpu_kernel_count(step, tsync) if gpu and not compiled else None
+            kernels = kernel_count(gpu_kernels(step, tsync)) if gpu and not compiled else None
             if gpu:
                 torch.cuda.reset_peak_memory_stats()
             seconds, host = time_steps(step, tsync, args.warmup, args.rounds, args.steps)

@@ -8,6 +8,8 @@ Presets:
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Optional
 
+from .models import INITS
+
 
 @dataclass
 class TrainConfig:
@@ -63,8 +65,8 @@ class TrainConfig:
             raise ValueError(f"learning_rate must be positive, got {self.learning_rate} (--lr)")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout} (--dropout)")
-        if self.init not in ('default', 'normal'):
-            raise ValueError(f"init must be 'default' or 'normal', got {self.init!r} (--init)")
+        if self.init not in INITS:
+            raise ValueError(f"init must be one of {', '.join(INITS)}, got {self.init!r} (--init)")
         if self.model == 'gpt' and self.n_embd % self.n_head:
             raise ValueError(f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head}) "
                              f"(--n-embd, --n-head)")

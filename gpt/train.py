@@ -22,6 +22,7 @@ import minitensor as mt
 from . import checkpoint as ckpt_io
 from .config import DEFAULT_PRESET, PRESETS, TrainConfig, preset
 from .data import CharTokenizer, TextBatches, load_text
+from .models import INITS
 
 CSV_FIELDS = ('step', 'train_loss', 'val_loss', 'lr', 'step_ms', 'tokens_per_s')
 ARCHITECTURE_FIELDS = ('model', 'n_embd', 'n_head', 'n_layer', 'block_size')
@@ -327,7 +328,7 @@ def build_parser():
     p.add_argument('--n-head', type=int, help="attention heads per block (must divide --n-embd)")
     p.add_argument('--n-layer', type=int, help="transformer blocks")
     p.add_argument('--dropout', type=float, help="dropout probability while training")
-    p.add_argument('--init', choices=['default', 'normal'],
+    p.add_argument('--init', choices=INITS,
                    help="GPT weight init: PyTorch's per-layer default (the lecture video) or N(0, 0.02) "
                         "(the lecture repo, nanoGPT); default: the preset's (small: normal, lecture: default)")
     p.add_argument('--lr', type=float, help="(peak) learning rate")

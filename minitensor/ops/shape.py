@@ -1,6 +1,7 @@
 """Shape ops: they move or copy elements, so backward moves the gradient back."""
 from ..autograd import Function
 from ..backend import device_of, to_device, xp_of
+from .broadcast import unbroadcast
 
 
 class Reshape(Function):
@@ -34,7 +35,6 @@ class Expand(Function):
         return xp_of(a).broadcast_to(a, shape)
 
     def backward(self, g):
-        from .broadcast import unbroadcast
         return unbroadcast(g, self.in_shape)
 
 
