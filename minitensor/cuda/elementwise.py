@@ -24,12 +24,12 @@ def hash_dropout(x, p, seed):
 
 
 def relu_forward(a):
-    return elementwise_kernel('T a', 'T y', 'y = a > (T)0 ? a : (T)0', 'mt_relu')(a)
+    return elementwise_kernel('T a', 'T y', 'y = a <= (T)0 ? (T)0 : a', 'mt_relu')(a)
 
 
 def relu_backward(g, y):
-    """The gradient from the saved OUTPUT: y > 0 exactly where a > 0."""
-    return elementwise_kernel('T g, T y', 'T dx', 'dx = y > (T)0 ? g : (T)0', 'mt_relu_bwd')(g, y)
+    """The gradient from the saved OUTPUT: y <= 0 exactly where a <= 0 (NaN passes g, as torch)."""
+    return elementwise_kernel('T g, T y', 'T dx', 'dx = y <= (T)0 ? (T)0 : g', 'mt_relu_bwd')(g, y)
 
 
 _ADAM = ('T g, T decay, T l2, T beta1, T one_minus_beta1, T beta2, T one_minus_beta2, '

@@ -187,14 +187,14 @@ class Sigmoid(Function):
 
 class ReLU(Function):
     def forward(self, a):
-        if cuda.fusable(a):                      # saves the output: y > 0 exactly where a > 0
+        if cuda.fusable(a):                      # saves the output: y <= 0 exactly where a <= 0
             y = cuda.relu_forward(a)
             self.save_for_backward(y)
             return y
-        self.save_for_backward(a > 0)
-        return xp_of(a).maximum(a, 0)
+        self.save_for_backward(~(a <= 0))        # NaN passes its gradient, as torch's
+        return xp_of(a).maximum(a, 0)            # maximum propagates NaN, as torch's relu
 
-    def backward(self, g):                       # 1 where a > 0, else 0
+    def backward(self, g):                       # 0 where a <= 0, else 1
         (positive,) = self.saved
         if positive.dtype != bool:
             return cuda.relu_backward(g, positive)
