@@ -11,7 +11,8 @@ from .backend import get_xp, normalize_device
 from .ops import elementwise as E
 from .ops import shape as S
 from .ops.broadcast import broadcast_shape
-from .tensor import Tensor, _shape_args, as_array, normalize_dim
+from .arrays import as_array
+from .tensor import Tensor, _shape_args, normalize_dim
 
 # ---------------------------------------------------------------- from data
 

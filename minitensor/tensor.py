@@ -1,8 +1,12 @@
-"""Tensor: an array (numpy or cupy) plus what autograd needs (grad, grad_fn).
+"""Tensor: an array (numpy or cupy) plus what autograd needs (grad, grad_fn), and the
+PyTorch-style methods users call.
 
 Every differentiable method calls one Function from minitensor/ops/, so the math of
-each op lives in one place. This file only checks arguments and turns PyTorch-style
-calls (dim=, keepdim=, varargs shapes) into the arrays and options the ops expect.
+each op lives in one place. A method here checks its arguments (torch's errors),
+turns PyTorch-style calls (dim=, keepdim=, varargs shapes) into the arrays and
+options the ops expect, and applies torch's dtype promotion to operands
+(`_operand`, `_binary`). Index conversion lives in ops/index.py, printing in
+printing.py, building arrays from Python data in arrays.py.
 """
 import builtins
 import numbers
@@ -10,6 +14,7 @@ import numbers
 import numpy as np
 
 from . import autograd, dtypes
+from .arrays import as_array
 from .autograd import backward as run_backward
 from .autograd import is_grad_enabled
 from .backend import device_of, normalize_device, to_device, xp_of
@@ -20,6 +25,7 @@ from .ops import nn as N
 from .ops import reduce as R
 from .ops import shape as S
 from .ops.broadcast import broadcast_shape
+from .printing import tensor_repr
 
 
 def _shape_args(shape):
@@ -696,73 +702,8 @@ class Tensor:
 
     # ------------------------------------------------------------ indexing
 
-    def _convert_index(self, index):
-        """A PyTorch-style index -> a tuple for the backend: Tensors to arrays, bool masks
-        to integer arrays, negative integer indices wrapped, bounds checked on the CPU."""
-        if not isinstance(index, tuple):
-            index = (index,)
-        xp = self.xp
-        n_consumed = 0
-        for i in index:
-            if i is None or i is Ellipsis:
-                continue
-            arr = i.data if isinstance(i, Tensor) else i
-            if hasattr(arr, 'dtype') and arr.dtype == np.bool_ or (
-                    isinstance(arr, list) and arr and isinstance(arr[0], builtins.bool)):
-                n_consumed += np.ndim(arr) if not isinstance(arr, list) else 1
-            else:
-                n_consumed += 1
-        if n_consumed > self.ndim:
-            raise IndexError(f"index: too many indices for a tensor of shape {self.shape}: "
-                             f"{n_consumed} indices for {self.ndim} dims")
-        out, dim = [], 0
-        for i in index:
-            if i is None:
-                out.append(None)
-                continue
-            if i is Ellipsis:
-                out.append(Ellipsis)
-                dim += self.ndim - n_consumed
-                continue
-            if isinstance(i, Tensor):
-                if i.device != self.device:
-                    raise RuntimeError(f"index: the index is on {i.device} but the tensor is on "
-                                       f"{self.device}; move the index with .to('{self.device}')")
-                i = i.data
-            elif isinstance(i, (list, np.ndarray)):
-                i = xp.asarray(i)
-            if isinstance(i, slice):
-                out.append(i)
-                dim += 1
-            elif isinstance(i, numbers.Integral):
-                n = self.shape[dim]
-                if not -n <= i < n:
-                    raise IndexError(f"index: index {i} is out of bounds for dim {dim} with size {n} "
-                                     f"(tensor shape {self.shape})")
-                out.append(int(i) % n)
-                dim += 1
-            elif hasattr(i, 'dtype') and i.dtype == np.bool_:
-                if i.shape != self.shape[dim:dim + i.ndim]:
-                    raise IndexError(f"index: the boolean mask of shape {tuple(i.shape)} does not match "
-                                     f"the indexed dims {self.shape[dim:dim + i.ndim]} of the tensor "
-                                     f"of shape {self.shape}")
-                out.extend(xp.nonzero(i))
-                dim += i.ndim
-            elif hasattr(i, 'dtype') and i.dtype.kind in 'iu':
-                n = self.shape[dim]
-                if self.device == 'cpu' and i.size and (i.min() < -n or i.max() >= n):
-                    bad = i[(i < -n) | (i >= n)].reshape(-1)[0]
-                    raise IndexError(f"index: index {bad} is out of bounds for dim {dim} with size {n} "
-                                     f"(tensor shape {self.shape})")
-                out.append(xp.where(i < 0, i + n, i) if (i.dtype.kind == 'i') else i)
-                dim += 1
-            else:
-                raise TypeError(f"index: unsupported index of type {type(i).__name__}; use ints, "
-                                f"slices, None, ..., integer or bool tensors")
-        return tuple(out)
-
     def __getitem__(self, index):
-        return I.GetItem.apply(self, index=self._convert_index(index))
+        return I.GetItem.apply(self, index=I.convert_index(index, self.shape, self.device))
 
     def __setitem__(self, index, value):
         """In-place write, as torch: xbow[b, t] = x[b, :t+1].mean(0).
@@ -781,24 +722,12 @@ class Tensor:
                 raise RuntimeError(f"setitem: the value is on {value.device} but the tensor is on "
                                    f"{self.device}")
             value = value.data
-        self.data[self._convert_index(index)] = value
+        I.index_put(self.data, I.convert_index(index, self.shape, self.device), value)
 
     # ------------------------------------------------------------ printing
 
     def __repr__(self):
-        array = to_device(self.data, 'cpu')
-        body = np.array2string(array, separator=', ', prefix='tensor(', threshold=1000,
-                               edgeitems=3, formatter=_torch_float_formatter(array))
-        extras = []
-        if self.device != 'cpu':
-            extras.append(f"device='{self.device}'")
-        if self.dtype not in (dtypes.float32, dtypes.int64, dtypes.bool_):
-            extras.append(f"dtype=mt.{self.dtype}")
-        if self.grad_fn is not None:
-            extras.append(f"grad_fn={self.grad_fn!r}")
-        elif self.requires_grad:
-            extras.append("requires_grad=True")
-        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+        return tensor_repr(self)
 
     def __format__(self, spec):
         if self.data.size == 1 and spec:
@@ -807,68 +736,3 @@ class Tensor:
 
 
 autograd.Tensor = Tensor      # Function.apply wraps its outputs in Tensors
-
-
-def _torch_float_formatter(array):
-    """Format floats as torch prints them: `1., 2.` when all are whole numbers, else
-    four decimals (`0.1235`), or scientific notation when magnitudes span a wide range."""
-    if array.dtype.kind != 'f':
-        return None
-    finite = np.abs(array[np.isfinite(array)]).astype(np.float64)
-    nonzero = finite[finite != 0]
-    if finite.size and np.all(finite == np.round(finite)):
-        fmt = '{:.0f}.'.format
-        if nonzero.size and nonzero.max() > 1e8:
-            fmt = '{:.4e}'.format
-    elif nonzero.size and (nonzero.max() / nonzero.min() > 1000 or nonzero.max() > 1e8
-                           or nonzero.min() < 1e-4):
-        fmt = '{:.4e}'.format
-    else:
-        fmt = '{:.4f}'.format
-
-    def one(v):
-        if np.isnan(v):
-            return 'nan'
-        if np.isinf(v):
-            return 'inf' if v > 0 else '-inf'
-        return fmt(v)
-    width = max((len(one(v)) for v in array.reshape(-1)), default=0)
-    return {'float_kind': lambda v: one(v).rjust(width)}
-
-
-def _is_xp_array(x):
-    return hasattr(x, '__cuda_array_interface__')
-
-
-def as_array(data, dtype=None, device=None, copy=True):
-    """Python numbers, nested lists, numpy/cupy arrays or Tensors -> a backend array.
-
-    Python floats become float32 and ints int64 (torch's defaults); an array keeps
-    its dtype. The array goes to `device` if given, else stays where it lives.
-    """
-    if isinstance(data, Tensor):
-        data = data.data
-    if isinstance(data, (np.ndarray, np.generic)) or _is_xp_array(data):
-        array = data
-    else:
-        try:
-            array = np.asarray(data)
-        except ValueError:      # NumPy refuses ragged nested lists
-            raise ValueError(f"tensor: the nested lists are ragged (rows of different lengths); "
-                             f"every row at a given depth must have the same length") from None
-        if dtype is None and array.dtype == np.float64:
-            array = array.astype(np.float32)
-        elif dtype is None and array.dtype.kind in 'iu':
-            array = array.astype(np.int64)
-        elif array.dtype == object:
-            raise TypeError(f"tensor: could not convert data of type {type(data).__name__} to an array "
-                            f"(ragged nested lists?)")
-        copy = False
-    if device is not None and normalize_device(device) != device_of(array):
-        array = to_device(array, normalize_device(device))
-        copy = False
-    xp = xp_of(array)
-    array = xp.array(array, copy=True) if copy else xp.asarray(array)
-    if dtype is not None:
-        array = array.astype(dtypes.to_dtype(dtype), copy=False)
-    return array
