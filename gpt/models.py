@@ -196,7 +196,7 @@ class LanguageModel(nn.Module):
 def keep_top_k(logits, k):
     """Set every logit below the k-th largest of its row to -inf (ties with it are kept)."""
     k = min(k, logits.shape[-1])
-    kth = logits.xp.partition(logits.data, -k, axis=-1)[:, -k:].min(axis=-1, keepdims=True)  # (B, 1)
+    kth = logits.xp.partition(logits.array, -k, axis=-1)[:, -k:].min(axis=-1, keepdims=True)  # (B, 1)
     return logits.masked_fill(logits < mt.Tensor(kth), float('-inf'))                       # (B, C)
 
 

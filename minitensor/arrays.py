@@ -18,7 +18,7 @@ def as_array(data, dtype=None, device=None, copy=True):
     its dtype. The array goes to `device` if given, else stays where it lives.
     """
     if isinstance(data, autograd.Tensor):      # bound by tensor.py (it imports this module)
-        data = data.data
+        data = data.array
     if isinstance(data, (np.ndarray, np.generic)) or is_xp_array(data):
         array = data
     else:

@@ -55,7 +55,7 @@ class Edge:
     __slots__ = ('grad_fn', 'output_nr', 'shape')
 
     def __init__(self, t):
-        self.grad_fn, self.output_nr, self.shape = t.grad_fn, t.output_nr, t.data.shape
+        self.grad_fn, self.output_nr, self.shape = t.grad_fn, t.output_nr, t.array.shape
 
 
 class Function:
@@ -77,7 +77,7 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **options):
         ctx = cls()
-        out = ctx.forward(*[t.data for t in inputs], **options)
+        out = ctx.forward(*[t.array for t in inputs], **options)
         requires_grad = _grad_enabled and any(t.requires_grad for t in inputs)
         if requires_grad:
             # leaves that need a gradient stay (it accumulates into them); any other input
@@ -170,19 +170,19 @@ def backward(tensor, gradient=None, retain_graph=False):
             "backward: this tensor does not require grad and has no grad_fn; "
             "create the leaves with requires_grad=True (and call outside mt.no_grad())")
     if gradient is None:
-        if tensor.data.size != 1:
+        if tensor.array.size != 1:
             raise RuntimeError(
                 f"backward: grad can be implicitly created only for scalar outputs, but the "
                 f"output has shape {tuple(tensor.shape)}; pass gradient= (same shape) or reduce "
                 f"first, e.g. loss.sum().backward()")
-        grad = tensor.xp.ones_like(tensor.data)
+        grad = tensor.xp.ones_like(tensor.array)
     else:
-        grad = gradient.data if isinstance(gradient, Tensor) else tensor.xp.asarray(gradient)
-        if grad.shape != tensor.data.shape:
+        grad = gradient.array if isinstance(gradient, Tensor) else tensor.xp.asarray(gradient)
+        if grad.shape != tensor.array.shape:
             raise RuntimeError(
                 f"backward: gradient has shape {tuple(grad.shape)} but the output has shape "
                 f"{tuple(tensor.shape)}; they must match")
-        grad = grad.astype(tensor.data.dtype, copy=False)
+        grad = grad.astype(tensor.array.dtype, copy=False)
 
     if tensor.grad_fn is None:          # a leaf: its gradient is the seed itself
         tensor._accumulate_grad(_private(grad, gradient is not None))

@@ -93,13 +93,13 @@ def tril(t, diagonal=0):
     """Lower triangle (the causal mask's shape); not differentiated."""
     if t.ndim < 2:
         raise ValueError(f"tril: input must have at least 2 dims, got shape {t.shape}")
-    return Tensor._wrap(t.xp.tril(t.data, diagonal))
+    return Tensor._wrap(t.xp.tril(t.array, diagonal))
 
 
 def triu(t, diagonal=0):
     if t.ndim < 2:
         raise ValueError(f"triu: input must have at least 2 dims, got shape {t.shape}")
-    return Tensor._wrap(t.xp.triu(t.data, diagonal))
+    return Tensor._wrap(t.xp.triu(t.array, diagonal))
 
 
 # ---------------------------------------------------------------- random
@@ -167,7 +167,7 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
         raise RuntimeError(f"multinomial: cannot sample n_sample ({num_samples}) > prob_dist size "
                          f"({n_cat}) samples without replacement")
     xp = input.xp
-    p = input.data.reshape(-1, n_cat).astype(np.float64)            # (rows, C)
+    p = input.array.reshape(-1, n_cat).astype(np.float64)            # (rows, C)
     bad = (~xp.isfinite(p)).any() | (p < 0).any() | (p.sum(axis=1) <= 0).any()
     if bool(bad):
         raise RuntimeError("multinomial: probability tensor contains either inf, nan or element < 0, "
@@ -244,7 +244,7 @@ def where(condition, input, other):
         a, b = a.to(common), b.to(common)
     if out_shape != a.shape or out_shape != b.shape:
         a, b = a.expand(out_shape), b.expand(out_shape)
-    return E.Where.apply(a, b, cond=cond.data)
+    return E.Where.apply(a, b, cond=cond.array)
 
 
 # ---------------------------------------------------------------- comparisons

@@ -59,10 +59,10 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, max_elements=200, seed
     for n, t in enumerate(inputs):
         if not (isinstance(t, Tensor) and t.requires_grad):
             continue
-        analytic = np.zeros(t.shape) if t.grad is None else to_device(t.grad.data, 'cpu')
-        if not t.data.flags.c_contiguous:   # (not ascontiguousarray: it makes 0-d arrays 1-d)
-            t.data = t.data.copy(order='C')
-        flat = t.data.reshape(-1)       # a view: writing it perturbs the input in place
+        analytic = np.zeros(t.shape) if t.grad is None else to_device(t.grad.array, 'cpu')
+        if not t.array.flags.c_contiguous:   # (not ascontiguousarray: it makes 0-d arrays 1-d)
+            t.array = t.array.copy(order='C')
+        flat = t.array.reshape(-1)       # a view: writing it perturbs the input in place
         size = flat.size
         picks = range(size) if size <= max_elements else rng.choice(size, max_elements, replace=False)
         worst = None

@@ -7,7 +7,7 @@ from .backend import to_device
 
 def tensor_repr(t):
     """`tensor([...], dtype=..., device=..., grad_fn=...)` for a Tensor t."""
-    array = to_device(t.data, 'cpu')
+    array = to_device(t.array, 'cpu')
     body = np.array2string(array, separator=', ', prefix='tensor(', threshold=1000,
                            edgeitems=3, formatter=_torch_float_formatter(array))
     extras = []

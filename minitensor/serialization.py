@@ -51,7 +51,7 @@ class _Encoder:
     def encode(self, obj, where='obj'):
         if isinstance(obj, Tensor):
             from .nn.parameter import Parameter
-            out = {'t': 'tensor', 'a': self.add_array(obj.data, where)}
+            out = {'t': 'tensor', 'a': self.add_array(obj.array, where)}
             if isinstance(obj, Parameter):
                 out['param'] = bool(obj.requires_grad)
             return out

@@ -57,10 +57,10 @@ def normalize_dims(op, dim, ndim):
 
 class Tensor:
     """An n-dimensional array on 'cpu' or 'gpu' that records ops for backward()."""
-    __slots__ = ('data', 'grad', 'requires_grad', 'grad_fn', 'output_nr', '__weakref__')
+    __slots__ = ('array', 'grad', 'requires_grad', 'grad_fn', 'output_nr', '__weakref__')
 
     def __init__(self, data, requires_grad=False, dtype=None, device=None):
-        self.data = as_array(data, dtype, device)
+        self.array = as_array(data, dtype, device)
         self.grad = None
         self.grad_fn = None
         self.output_nr = 0       # which output of grad_fn this is (split has several)
@@ -74,7 +74,7 @@ class Tensor:
         t = object.__new__(cls)
         if isinstance(array, np.generic):        # numpy reductions return scalars
             array = np.asarray(array)
-        t.data = array
+        t.array = array
         t.grad = None
         t.requires_grad = requires_grad
         t.grad_fn = grad_fn
@@ -85,23 +85,39 @@ class Tensor:
 
     @property
     def shape(self):
-        return self.data.shape       # already a tuple in numpy and cupy
+        return self.array.shape       # already a tuple in numpy and cupy
+
+    @property
+    def data(self):
+        """A tensor sharing this one's storage, detached from the graph (torch's .data).
+
+        Writes through it change this tensor but are invisible to autograd's version
+        checks, as in torch (`p.data += -lr * p.grad` is the manual SGD step).
+        The backend array itself is `.array`.
+        """
+        return Tensor._wrap(self.array)
+
+    @data.setter
+    def data(self, value):
+        if not isinstance(value, Tensor):
+            raise TypeError(f"data: assigned value must be a Tensor, got {type(value).__name__}")
+        self.array = value.array
 
     @property
     def dtype(self):
-        return self.data.dtype
+        return self.array.dtype
 
     @property
     def device(self):
-        return device_of(self.data)
+        return device_of(self.array)
 
     @property
     def xp(self):
-        return xp_of(self.data)
+        return xp_of(self.array)
 
     @property
     def ndim(self):
-        return self.data.ndim
+        return self.array.ndim
 
     @property
     def is_leaf(self):
@@ -111,10 +127,10 @@ class Tensor:
         return self.shape if dim is None else self.shape[normalize_dim('size', dim, self.ndim)]
 
     def dim(self):
-        return self.data.ndim
+        return self.array.ndim
 
     def numel(self):
-        return int(self.data.size)
+        return int(self.array.size)
 
     def __len__(self):
         if self.ndim == 0:
@@ -135,31 +151,31 @@ class Tensor:
         return builtins.int(self.item())
 
     def __bool__(self):
-        if self.data.size != 1:
-            raise RuntimeError(f"bool value of a tensor with {self.data.size} elements is ambiguous; "
+        if self.array.size != 1:
+            raise RuntimeError(f"bool value of a tensor with {self.array.size} elements is ambiguous; "
                                f"use .any() or .all()")
         return bool(self.item())
 
     # ------------------------------------------------------------ conversion
 
     def item(self):
-        if self.data.size != 1:
+        if self.array.size != 1:
             raise ValueError(f"item: only a tensor with one element can be converted to a Python "
                              f"number, but this one has shape {self.shape}")
-        return self.data.reshape(()).item() if self.device == 'cpu' else to_device(self.data, 'cpu').reshape(()).item()
+        return self.array.reshape(()).item() if self.device == 'cpu' else to_device(self.array, 'cpu').reshape(()).item()
 
     def tolist(self):
-        return to_device(self.data, 'cpu').tolist()
+        return to_device(self.array, 'cpu').tolist()
 
     def numpy(self):
         """The data as a NumPy array (copied from the GPU; shared memory on the CPU)."""
         if self.requires_grad and is_grad_enabled():
             raise RuntimeError("numpy: can't call numpy() on a tensor that requires grad; "
                                "use tensor.detach().numpy()")
-        return to_device(self.data, 'cpu')
+        return to_device(self.array, 'cpu')
 
     def __array__(self, dtype=None, copy=None):
-        a = to_device(self.data, 'cpu')
+        a = to_device(self.array, 'cpu')
         return a if dtype is None else a.astype(dtype)
 
     def to(self, *args, dtype=None, device=None):
@@ -209,16 +225,16 @@ class Tensor:
         run_backward(self, gradient, retain_graph)
 
     def _accumulate_grad(self, g):
-        if g.dtype != self.data.dtype:
-            g = g.astype(self.data.dtype)
+        if g.dtype != self.array.dtype:
+            g = g.astype(self.array.dtype)
         if self.grad is None:
             self.grad = Tensor._wrap(g)
         else:
-            self.grad = Tensor._wrap(self.grad.data + g)   # a new array: never in place
+            self.grad = Tensor._wrap(self.grad.array + g)   # a new array: never in place
 
     def detach(self):
         """The same data, cut off from the graph."""
-        return Tensor._wrap(self.data)
+        return Tensor._wrap(self.array)
 
     def requires_grad_(self, requires_grad=True):
         if requires_grad and not dtypes.is_floating(self.dtype):
@@ -233,7 +249,7 @@ class Tensor:
     def zero_(self):
         """Fill with zeros in place (allowed only where no gradient can be corrupted)."""
         self._check_inplace('zero_')
-        self.data[...] = 0
+        self.array[...] = 0
         return self
 
     # ------------------------------------------------------------ operand handling
@@ -268,8 +284,8 @@ class Tensor:
     def _binary(self, other, fn, op, reverse=False):
         other = self._operand(other, op)
         a, b = (other, self) if reverse else (self, other)
-        if a.data.shape != b.data.shape and a.data.ndim and b.data.ndim:
-            broadcast_shape(op, a.data.shape, b.data.shape)   # raises a clear error if they clash
+        if a.array.shape != b.array.shape and a.array.ndim and b.array.ndim:
+            broadcast_shape(op, a.array.shape, b.array.shape)   # raises a clear error if they clash
         if a.dtype != b.dtype:
             common = dtypes.promote_types(a.dtype, b.dtype)
             a, b = a.to(common), b.to(common)
@@ -329,18 +345,18 @@ class Tensor:
 
     def __floordiv__(self, other):
         other = self._operand(other, 'floor_divide')
-        return Tensor._wrap(self.data // other.data)
+        return Tensor._wrap(self.array // other.array)
 
     def __mod__(self, other):
         other = self._operand(other, 'remainder')
-        return Tensor._wrap(self.data % other.data)
+        return Tensor._wrap(self.array % other.array)
 
     # in-place arithmetic: allowed on tensors outside the graph (buffers, no_grad updates)
     def _inplace(self, other, fn, op):
         self._check_inplace(op)
         other = self._operand(other, op)
         broadcast_shape(op, self.shape, other.shape)
-        fn(self.data, other.data.astype(self.dtype, copy=False), out=self.data)
+        fn(self.array, other.array.astype(self.dtype, copy=False), out=self.array)
         return self
 
     def __iadd__(self, other):
@@ -372,7 +388,7 @@ class Tensor:
     def _compare(self, other, fn, op):
         other = self._operand(other, op)
         broadcast_shape(op, self.shape, other.shape)
-        return Tensor._wrap(fn(self.data, other.data))
+        return Tensor._wrap(fn(self.array, other.array))
 
     def __eq__(self, other):
         return self._compare(other, lambda a, b: a == b, 'eq')
@@ -397,7 +413,7 @@ class Tensor:
     def __invert__(self):
         if self.dtype != dtypes.bool_:
             raise TypeError(f"invert: ~ is defined for bool tensors only, got {self.dtype}")
-        return Tensor._wrap(~self.data)
+        return Tensor._wrap(~self.array)
 
     def __and__(self, other):
         return self._compare(other, lambda a, b: a & b, 'logical_and')
@@ -406,16 +422,16 @@ class Tensor:
         return self._compare(other, lambda a, b: a | b, 'logical_or')
 
     def any(self):
-        return Tensor._wrap(self.data.any())
+        return Tensor._wrap(self.array.any())
 
     def all(self):
-        return Tensor._wrap(self.data.all())
+        return Tensor._wrap(self.array.all())
 
     def isnan(self):
-        return Tensor._wrap(self.xp.isnan(self.data))
+        return Tensor._wrap(self.xp.isnan(self.array))
 
     def isfinite(self):
-        return Tensor._wrap(self.xp.isfinite(self.data))
+        return Tensor._wrap(self.xp.isfinite(self.array))
 
     # ------------------------------------------------------------ elementwise math
 
@@ -482,7 +498,7 @@ class Tensor:
                              f"tensor's shape {self.shape}, without enlarging it")
         if isinstance(value, Tensor):
             value = value.item()
-        return E.MaskedFill.apply(self, mask=mask.data, value=value)
+        return E.MaskedFill.apply(self, mask=mask.array, value=value)
 
     # ------------------------------------------------------------ reductions
 
@@ -516,7 +532,7 @@ class Tensor:
 
     def _max_min(self, dim, keepdim, keepdims, largest):
         op = 'max' if largest else 'min'
-        if self.data.size == 0:
+        if self.array.size == 0:
             raise RuntimeError(f"{op}: the tensor is empty, so it has no {op}imum")
         if dim is None:
             return R.MaxMin.apply(self, axes=tuple(range(self.ndim)), keepdim=False, largest=largest)
@@ -526,7 +542,7 @@ class Tensor:
         if self.ndim == 0:                   # the value itself, at index 0 (as torch)
             return S.Reshape.apply(self, shape=()), Tensor._wrap(self.xp.zeros((), dtype=np.int64))
         keepdim = self._keepdim(keepdim, keepdims)
-        indices = self.data.argmax(axis=axis) if largest else self.data.argmin(axis=axis)
+        indices = self.array.argmax(axis=axis) if largest else self.array.argmin(axis=axis)
         indices = self.xp.expand_dims(indices.astype(np.int64), axis)      # keepdim form
         values = R.TakeAlongDim.apply(self, indices=indices, dim=axis, keepdim=keepdim)
         return values, Tensor._wrap(indices if keepdim else indices.squeeze(axis))
@@ -546,16 +562,16 @@ class Tensor:
 
     def argmax(self, dim=None, keepdim=False):
         if dim is None:
-            return Tensor._wrap(self.xp.asarray(self.data.argmax()).astype(np.int64))
+            return Tensor._wrap(self.xp.asarray(self.array.argmax()).astype(np.int64))
         axis = normalize_dim('argmax', dim, self.ndim)
-        idx = self.data.argmax(axis=axis).astype(np.int64)
+        idx = self.array.argmax(axis=axis).astype(np.int64)
         return Tensor._wrap(self.xp.expand_dims(idx, axis) if keepdim else idx)
 
     def argmin(self, dim=None, keepdim=False):
         if dim is None:
-            return Tensor._wrap(self.xp.asarray(self.data.argmin()).astype(np.int64))
+            return Tensor._wrap(self.xp.asarray(self.array.argmin()).astype(np.int64))
         axis = normalize_dim('argmin', dim, self.ndim)
-        idx = self.data.argmin(axis=axis).astype(np.int64)
+        idx = self.array.argmin(axis=axis).astype(np.int64)
         return Tensor._wrap(self.xp.expand_dims(idx, axis) if keepdim else idx)
 
     def softmax(self, dim=-1):
@@ -576,7 +592,7 @@ class Tensor:
 
     def reshape(self, *shape):
         shape = _shape_args(shape)
-        n = self.data.size
+        n = self.array.size
         known = 1
         for s in shape:
             if s != -1:
@@ -596,7 +612,7 @@ class Tensor:
         s = normalize_dim('flatten', start_dim, self.ndim)
         e = normalize_dim('flatten', end_dim, self.ndim)
         shape = self.shape[:s] + (-1,) + self.shape[e + 1:]
-        return self.reshape(shape) if self.data.size else self.reshape(self.shape[:s] + (0,) + self.shape[e + 1:])
+        return self.reshape(shape) if self.array.size else self.reshape(self.shape[:s] + (0,) + self.shape[e + 1:])
 
     def permute(self, *dims):
         dims = _shape_args(dims)
@@ -721,8 +737,8 @@ class Tensor:
             if value.device != self.device:
                 raise RuntimeError(f"setitem: the value is on {value.device} but the tensor is on "
                                    f"{self.device}")
-            value = value.data
-        I.index_put(self.data, I.convert_index(index, self.shape, self.device), value)
+            value = value.array
+        I.index_put(self.array, I.convert_index(index, self.shape, self.device), value)
 
     # ------------------------------------------------------------ printing
 
@@ -730,7 +746,7 @@ class Tensor:
         return tensor_repr(self)
 
     def __format__(self, spec):
-        if self.data.size == 1 and spec:
+        if self.array.size == 1 and spec:
             return format(self.item(), spec)
         return repr(self)
 

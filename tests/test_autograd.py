@@ -127,7 +127,7 @@ def test_gradients_are_private_writable_arrays():
     a = mt.randn(3, requires_grad=True)
     b = mt.randn(3, requires_grad=True)
     (a + b).sum().backward()
-    assert not np.shares_memory(a.grad.data, b.grad.data)
+    assert not np.shares_memory(a.grad.array, b.grad.array)
     with mt.no_grad():
         a.grad.zero_()
         a.grad += 1

@@ -28,9 +28,9 @@ def test_large_gradients_are_scaled_to_max_norm():
     ps = params_with_grads([3.0, 0.0], [[4.0], [12.0]])
     clip_grad_norm_(ps, max_norm=1.0)
     coef = 1.0 / (13.0 + 1e-6)
-    np.testing.assert_allclose(ps[0].grad.data, [3.0 * coef, 0.0], rtol=1e-15)
-    np.testing.assert_allclose(ps[1].grad.data, [[4.0 * coef], [12.0 * coef]], rtol=1e-15)
-    new_norm = np.sqrt(sum((p.grad.data ** 2).sum() for p in ps))
+    np.testing.assert_allclose(ps[0].grad.array, [3.0 * coef, 0.0], rtol=1e-15)
+    np.testing.assert_allclose(ps[1].grad.array, [[4.0 * coef], [12.0 * coef]], rtol=1e-15)
+    new_norm = np.sqrt(sum((p.grad.array ** 2).sum() for p in ps))
     assert new_norm == pytest.approx(1.0, rel=1e-6) and new_norm < 1.0
 
 
@@ -38,7 +38,7 @@ def test_small_gradients_are_left_unchanged():
     ps = params_with_grads([0.3, -0.4])
     norm = clip_grad_norm_(ps, max_norm=1.0)
     assert norm.item() == pytest.approx(0.5)
-    np.testing.assert_array_equal(ps[0].grad.data, [0.3, -0.4])
+    np.testing.assert_array_equal(ps[0].grad.array, [0.3, -0.4])
 
 
 def test_gradients_are_rebound_not_scaled_in_place():
@@ -48,13 +48,13 @@ def test_gradients_are_rebound_not_scaled_in_place():
     b = nn.Parameter(mt.tensor([0.0, 0.0], dtype=mt.float64))
     a.grad = Tensor._wrap(np.array([3.0, 4.0]))
     b.grad = a.grad                            # share one gradient object and array
-    shared = a.grad.data
+    shared = a.grad.array
     norm = clip_grad_norm_([a, b], max_norm=1.0)
     assert norm.item() == pytest.approx(np.sqrt(50.0))
     coef = 1.0 / (np.sqrt(50.0) + 1e-6)
     np.testing.assert_array_equal(shared, [3.0, 4.0])                # untouched
-    np.testing.assert_allclose(a.grad.data, [3.0 * coef, 4.0 * coef], rtol=1e-15)
-    np.testing.assert_allclose(b.grad.data, [3.0 * coef, 4.0 * coef], rtol=1e-15)
+    np.testing.assert_allclose(a.grad.array, [3.0 * coef, 4.0 * coef], rtol=1e-15)
+    np.testing.assert_allclose(b.grad.array, [3.0 * coef, 4.0 * coef], rtol=1e-15)
 
 
 def test_shared_gradient_from_a_real_backward():
@@ -62,10 +62,10 @@ def test_shared_gradient_from_a_real_backward():
     b = nn.Parameter(mt.tensor([5.0, 6.0], dtype=mt.float64))
     (a + b).sum().backward()
     # backward gives each leaf its own gradient array now; clipping must still scale once
-    assert a.grad.data is not b.grad.data
+    assert a.grad.array is not b.grad.array
     clip_grad_norm_([a, b], max_norm=1.0)        # total norm 2; coef ~ 0.5 each, once
-    np.testing.assert_allclose(a.grad.data, [0.5, 0.5], rtol=1e-6)
-    np.testing.assert_allclose(b.grad.data, [0.5, 0.5], rtol=1e-6)
+    np.testing.assert_allclose(a.grad.array, [0.5, 0.5], rtol=1e-6)
+    np.testing.assert_allclose(b.grad.array, [0.5, 0.5], rtol=1e-6)
 
 
 def test_other_norm_types():
@@ -90,7 +90,7 @@ def test_a_single_tensor_and_the_nn_utils_name():
     assert clip_grad_norm_(p, 1.0).item() == pytest.approx(10.0)
     (q,) = params_with_grads([6.0, 8.0])
     assert nn.utils.clip_grad_norm_([q], 1.0).item() == pytest.approx(10.0)
-    np.testing.assert_allclose(q.grad.data, p.grad.data, rtol=1e-15)
+    np.testing.assert_allclose(q.grad.array, p.grad.array, rtol=1e-15)
 
 
 def test_error_if_nonfinite():
@@ -123,7 +123,7 @@ def test_matches_torch(norm_type, max_norm, dtype):
     tol = 1e-13 if dtype == 'float64' else 1e-6
     np.testing.assert_allclose(norm.item(), tnorm.item(), rtol=tol)
     for p, t in zip(ours, theirs):
-        np.testing.assert_allclose(p.grad.data, t.grad.numpy(), rtol=tol, atol=tol)
+        np.testing.assert_allclose(p.grad.array, t.grad.numpy(), rtol=tol, atol=tol)
 
 
 @pytest.mark.skipif(not mt.gpu_available(), reason="needs CuPy and a CUDA GPU")

@@ -198,7 +198,7 @@ def test_keep_top_k_keeps_the_k_largest():
 
 def test_generate_refuses_non_finite_probabilities_and_bad_arguments():
     model = GPT(TINY)
-    model.lm_head.bias.data[0] = np.nan
+    model.lm_head.bias.array[0] = np.nan
     with pytest.raises(RuntimeError, match="probabilities contain NaN or inf"):
         model.generate(mt.zeros((1, 1), dtype=mt.int64), 2)
     assert model.training

@@ -93,8 +93,8 @@ def test_layer_norm_forward_matches_numpy():
     mt.manual_seed(0)
     ln = nn.LayerNorm(6)
     with mt.no_grad():
-        ln.weight.data[...] = np.linspace(0.5, 2, 6)
-        ln.bias.data[...] = np.linspace(-1, 1, 6)
+        ln.weight.array[...] = np.linspace(0.5, 2, 6)
+        ln.bias.array[...] = np.linspace(-1, 1, 6)
     x = mt.randn(3, 4, 6)
     a = x.numpy()
     ref = (a - a.mean(-1, keepdims=True)) / np.sqrt(a.var(-1, keepdims=True) + 1e-5)
@@ -106,8 +106,8 @@ def test_layer_norm_forward_matches_numpy():
 def test_layer_norm_grads(shape, normalized):
     ln = nn.LayerNorm(normalized)
     with mt.no_grad():            # non-trivial affine parameters
-        ln.weight.data[...] = np.random.default_rng(0).uniform(0.5, 1.5, ln.weight.shape)
-        ln.bias.data[...] = np.random.default_rng(1).uniform(-1, 1, ln.bias.shape)
+        ln.weight.array[...] = np.random.default_rng(0).uniform(0.5, 1.5, ln.weight.shape)
+        ln.bias.array[...] = np.random.default_rng(1).uniform(-1, 1, ln.bias.shape)
     check_layer(ln, randn64(*shape))
 
 
@@ -139,7 +139,7 @@ def test_dropout_bad_probability():
 def test_activations_grads(layer):
     x = randn64(3, 4)
     with mt.no_grad():
-        x.data[np.abs(x.data) < 1e-3] = 0.5     # keep ReLU's kink away from the probes
+        x.array[np.abs(x.array) < 1e-3] = 0.5     # keep ReLU's kink away from the probes
     assert mt.gradcheck(lambda x: layer(x), (x,))
 
 
@@ -153,5 +153,5 @@ def test_sequential_and_modulelist_indexing():
 
 def test_mse_loss():
     a, b = randn64(3, 2), randn64(3, 2)
-    np.testing.assert_allclose(F.mse_loss(a, b).item(), ((a.data - b.data) ** 2).mean())
+    np.testing.assert_allclose(F.mse_loss(a, b).item(), ((a.array - b.array) ** 2).mean())
     assert mt.gradcheck(lambda a, b: F.mse_loss(a, b), (a, b))

@@ -83,7 +83,7 @@ def test_state_dict_round_trip_copies_values():
     assert np.array_equal(a(x).detach().numpy(), b(x).detach().numpy())
     # loading copies: changing a afterwards does not change b
     with mt.no_grad():
-        a.fc.weight.data[...] = 0
+        a.fc.weight.array[...] = 0
     assert not np.array_equal(a.fc.weight.detach().numpy(), b.fc.weight.detach().numpy())
 
 

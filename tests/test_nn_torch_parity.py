@@ -43,8 +43,8 @@ def test_linear():
 def test_layer_norm():
     ours, theirs = nn.LayerNorm(8), torch.nn.LayerNorm(8)
     with mt.no_grad():
-        ours.weight.data[...] = np.linspace(0.5, 1.5, 8)
-        ours.bias.data[...] = np.linspace(-0.3, 0.3, 8)
+        ours.weight.array[...] = np.linspace(0.5, 1.5, 8)
+        ours.bias.array[...] = np.linspace(-0.3, 0.3, 8)
     compare(ours, theirs, x_of(4, 5, 8))
 
 

@@ -24,7 +24,7 @@ def run(opt_cls, grads=GRADS, **kw):
     for g in grads:
         p.grad = Tensor._wrap(g.copy())
         opt.step()
-        history.append(p.data.copy())
+        history.append(p.array.copy())
     return history
 
 
@@ -138,9 +138,9 @@ def test_step_never_writes_into_gradient_arrays(make):
     # (and SGD's first momentum buffer).
     a, b = param(), param(P0[::-1].copy())
     opt = make([a, b])
-    shared = np.ones_like(a.data)
+    shared = np.ones_like(a.array)
     a.grad, b.grad = Tensor._wrap(shared), Tensor._wrap(shared)
-    grad_a, grad_b = a.grad.data, b.grad.data
+    grad_a, grad_b = a.grad.array, b.grad.array
     assert grad_a is grad_b                                # the sharing this test relies on
     before = grad_a.copy()
     ref_a, ref_b = param(), param(P0[::-1].copy())         # the same update, unshared grads
@@ -150,8 +150,8 @@ def test_step_never_writes_into_gradient_arrays(make):
         ref_a.grad, ref_b.grad = Tensor._wrap(before.copy()), Tensor._wrap(before.copy())
         ref.step()
     np.testing.assert_array_equal(grad_a, before)
-    np.testing.assert_array_equal(a.data, ref_a.data)
-    np.testing.assert_array_equal(b.data, ref_b.data)
+    np.testing.assert_array_equal(a.array, ref_a.array)
+    np.testing.assert_array_equal(b.array, ref_b.array)
 
 
 def test_parameters_without_grad_are_skipped():
@@ -159,9 +159,9 @@ def test_parameters_without_grad_are_skipped():
     opt = mt.optim.Adam([a, b], lr=0.1)
     a.grad = Tensor._wrap(np.ones(4))
     opt.step()
-    np.testing.assert_array_equal(b.data, P0)
+    np.testing.assert_array_equal(b.array, P0)
     assert b not in opt.state and opt.state[a]['step'] == 1
-    assert not np.array_equal(a.data, P0)
+    assert not np.array_equal(a.array, P0)
 
 
 # ---------------------------------------------------------------- groups, zero_grad, API
@@ -174,8 +174,8 @@ def test_param_groups_use_their_own_lr_and_defaults():
     g = np.array([1.0, 2.0, 3.0, 4.0])
     a.grad, b.grad = Tensor._wrap(g), Tensor._wrap(g)
     opt.step()
-    np.testing.assert_allclose(a.data, P0 - 0.1 * g, rtol=1e-15)
-    np.testing.assert_allclose(b.data, P0 - 0.5 * g, rtol=1e-15)
+    np.testing.assert_allclose(a.array, P0 - 0.1 * g, rtol=1e-15)
+    np.testing.assert_allclose(b.array, P0 - 0.5 * g, rtol=1e-15)
 
 
 def test_add_param_group_and_changing_lr_in_place():
@@ -186,8 +186,8 @@ def test_add_param_group_and_changing_lr_in_place():
     opt.param_groups[0]['lr'] = 0.0                       # what schedulers do
     a.grad, b.grad = Tensor._wrap(np.ones(4)), Tensor._wrap(np.ones(4))
     opt.step()
-    np.testing.assert_array_equal(a.data, P0)
-    np.testing.assert_allclose(b.data, P0 - 0.2 / (1 + 1e-8), rtol=1e-14)
+    np.testing.assert_array_equal(a.array, P0)
+    np.testing.assert_allclose(b.array, P0 - 0.2 / (1 + 1e-8), rtol=1e-14)
     with pytest.raises(ValueError, match='more than one'):
         opt.add_param_group({'params': [a]})
 
@@ -199,13 +199,13 @@ def test_zero_grad_set_to_none_and_to_zeros():
     opt.zero_grad()
     assert a.grad is None and b.grad is None
     (a + b).sum().backward()
-    shared = a.grad.data
+    shared = a.grad.array
     opt.zero_grad(set_to_none=False)
-    np.testing.assert_array_equal(a.grad.data, np.zeros(4))
-    assert a.grad.data is not shared                      # rebound, not zeroed in place
+    np.testing.assert_array_equal(a.grad.array, np.zeros(4))
+    assert a.grad.array is not shared                      # rebound, not zeroed in place
     np.testing.assert_array_equal(shared, np.ones(4))
     (a * 3).sum().backward()                              # accumulates onto the zeros
-    np.testing.assert_array_equal(a.grad.data, np.full(4, 3.0))
+    np.testing.assert_array_equal(a.grad.array, np.full(4, 3.0))
 
 
 def test_closure_is_called_with_grad_and_its_loss_returned():
@@ -219,7 +219,7 @@ def test_closure_is_called_with_grad_and_its_loss_returned():
         return loss
     loss = opt.step(closure)
     assert loss.item() == pytest.approx(float((P0 ** 2).sum()))
-    np.testing.assert_allclose(p.data, P0 - 0.1 * 2 * P0, rtol=1e-15)
+    np.testing.assert_allclose(p.array, P0 - 0.1 * 2 * P0, rtol=1e-15)
 
 
 def test_float32_parameters_stay_float32():
@@ -297,18 +297,18 @@ def test_state_dict_round_trip_continues_identically(make, tmp_path):
     params = fresh()
     opt = make(params)
     train(opt, params, 3)
-    mt.save({'params': [p.data for p in params], 'opt': opt.state_dict()}, tmp_path / 'o.ckpt')
+    mt.save({'params': [p.array for p in params], 'opt': opt.state_dict()}, tmp_path / 'o.ckpt')
     train(opt, params, 4, start=3)                         # the uninterrupted run
 
     ckpt = mt.load(tmp_path / 'o.ckpt')
     resumed = fresh()
     for p, saved in zip(resumed, ckpt['params']):
-        p.data = saved.copy()
+        p.array = saved.copy()
     opt2 = make(resumed)
     opt2.load_state_dict(ckpt['opt'])
     train(opt2, resumed, 4, start=3)
     for a, b in zip(params, resumed):
-        np.testing.assert_array_equal(a.data, b.data)      # bit for bit
+        np.testing.assert_array_equal(a.array, b.array)      # bit for bit
 
 
 def test_state_dict_is_a_snapshot_and_has_torch_layout():
@@ -390,8 +390,8 @@ def test_ten_steps_match_torch_float64(name, kw):
         (((xt @ theirs[0] + theirs[1]).tanh() - yt) ** 2).mean().backward()
         topt.step()
     for a, b in zip(ours, theirs):
-        np.testing.assert_allclose(a.data, b.detach().numpy(), rtol=1e-12, atol=1e-14)
-    assert not np.allclose(ours[0].data, w0)               # it did move
+        np.testing.assert_allclose(a.array, b.detach().numpy(), rtol=1e-12, atol=1e-14)
+    assert not np.allclose(ours[0].array, w0)               # it did move
 
 
 # ---------------------------------------------------------------- GPU
@@ -403,12 +403,12 @@ def test_gpu_matches_cpu_and_state_moves_to_the_parameter_device():
     opts = [mt.optim.AdamW([cpu], lr=0.1), mt.optim.AdamW([gpu], lr=0.1)]
     for g in GRADS:
         cpu.grad = Tensor._wrap(g.copy())
-        gpu.grad = Tensor._wrap(mt.tensor(g).to('gpu').data)
+        gpu.grad = Tensor._wrap(mt.tensor(g).to('gpu').array)
         for o in opts:
             o.step()
     np.testing.assert_allclose(gpu.detach().numpy(), cpu.detach().numpy(), rtol=1e-12)
-    assert opts[1].state[gpu]['exp_avg'].__class__ is gpu.data.__class__
+    assert opts[1].state[gpu]['exp_avg'].__class__ is gpu.array.__class__
     moved = nn.Parameter(param().to('gpu'))
     opt = mt.optim.AdamW([moved], lr=0.1)
     opt.load_state_dict(opts[0].state_dict())             # CPU state -> GPU parameter
-    assert type(opt.state[moved]['exp_avg']) is type(moved.data)
+    assert type(opt.state[moved]['exp_avg']) is type(moved.array)

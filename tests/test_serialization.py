@@ -72,7 +72,7 @@ def test_ordered_dict_order_and_parameters(tmp_path):
 def test_loaded_tensors_do_not_share_memory_with_the_saved_ones(tmp_path):
     t = mt.ones(3)
     out = round_trip({'t': t}, tmp_path)
-    t.data[0] = 5.0
+    t.array[0] = 5.0
     np.testing.assert_array_equal(out['t'].numpy(), np.ones(3, np.float32))
 
 
@@ -320,7 +320,7 @@ def test_cpu_checkpoint_loads_onto_the_gpu_and_back(tmp_path):
     gpu_model.load_state_dict(on_gpu['model'])
     gpu_opt = mt.optim.AdamW(gpu_model.parameters(), lr=0.1)
     gpu_opt.load_state_dict(mt.load(tmp_path / 'c.pt')['opt'])   # CPU state, GPU params
-    assert gpu_opt.state[gpu_model.weight]['exp_avg'].__class__ is gpu_model.weight.data.__class__
+    assert gpu_opt.state[gpu_model.weight]['exp_avg'].__class__ is gpu_model.weight.array.__class__
 
     mt.save(gpu_model.state_dict(), tmp_path / 'g.pt')           # saved from the GPU
     back = mt.load(tmp_path / 'g.pt', map_location='cpu')

@@ -39,11 +39,11 @@ def embedding(input, weight):
         raise RuntimeError(f"embedding: indices are on {input.device} but the weight is on "
                            f"{weight.device}; move them with .to('{weight.device}')")
     n = weight.shape[0]
-    if input.device == 'cpu' and input.numel() and (input.data.min() < 0 or input.data.max() >= n):
-        bad = input.data[(input.data < 0) | (input.data >= n)].reshape(-1)[0]
+    if input.device == 'cpu' and input.numel() and (input.array.min() < 0 or input.array.max() >= n):
+        bad = input.array[(input.array < 0) | (input.array >= n)].reshape(-1)[0]
         raise IndexError(f"embedding: index {int(bad)} is out of range for an embedding table with "
                          f"{n} rows (valid indices are 0..{n - 1})")
-    return I.Embedding.apply(weight, idx=input.data)
+    return I.Embedding.apply(weight, idx=input.array)
 
 
 def relu(input):
@@ -151,7 +151,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction='mean
         axes = (0,) + tuple(range(2, input.ndim)) + (1,)
         input = input.permute(*axes).reshape(-1, c)
         target = target.reshape(-1)
-    t = target.data
+    t = target.array
     if target.device == 'cpu':
         bad = (t != ignore_index) & ((t < 0) | (t >= c))
         if bad.any():
@@ -168,7 +168,7 @@ def nll_loss(input, target, ignore_index=-100, reduction='mean'):
     """Negative log-likelihood of log-probabilities: -input[i, target[i]]."""
     n = input.shape[0]
     keep = (target != ignore_index)
-    safe = Tensor._wrap(input.xp.where(keep.data, target.data, 0))
+    safe = Tensor._wrap(input.xp.where(keep.array, target.array, 0))
     picked = -input[Tensor._wrap(input.xp.arange(n)), safe] * keep.float().to(input.dtype)
     if reduction == 'none':
         return picked

@@ -8,32 +8,32 @@ from ..autograd import no_grad
 @no_grad()
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
     draw = mt_random.standard_normal(tensor.shape, tensor.dtype, tensor.device, generator)
-    tensor.data[...] = draw * std + mean
+    tensor.array[...] = draw * std + mean
     return tensor
 
 
 @no_grad()
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
     draw = mt_random.uniform(tensor.shape, tensor.dtype, tensor.device, generator)
-    tensor.data[...] = a + (b - a) * draw
+    tensor.array[...] = a + (b - a) * draw
     return tensor
 
 
 @no_grad()
 def zeros_(tensor):
-    tensor.data[...] = 0
+    tensor.array[...] = 0
     return tensor
 
 
 @no_grad()
 def ones_(tensor):
-    tensor.data[...] = 1
+    tensor.array[...] = 1
     return tensor
 
 
 @no_grad()
 def constant_(tensor, value):
-    tensor.data[...] = value
+    tensor.array[...] = value
     return tensor
 
 

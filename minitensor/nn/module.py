@@ -131,12 +131,12 @@ class Module:
         for m in self.modules():
             for p in m._parameters.values():
                 if p is not None:
-                    p.data = to_device(p.data, device)
+                    p.array = to_device(p.array, device)
                     if p.grad is not None:
-                        p.grad = Tensor._wrap(to_device(p.grad.data, device))
+                        p.grad = Tensor._wrap(to_device(p.grad.array, device))
             for name, (b, persistent) in list(m._buffers.items()):
                 if b is not None:
-                    b.data = to_device(b.data, device)
+                    b.array = to_device(b.array, device)
         return self
 
     def cpu(self):
@@ -156,7 +156,7 @@ class Module:
     def _cast_floats(self, dtype):
         for t in list(self.parameters()) + list(self.buffers()):
             if t.dtype.kind == 'f':
-                t.data = t.data.astype(dtype)
+                t.array = t.array.astype(dtype)
         return self
 
     def zero_grad(self, set_to_none=True):
@@ -164,7 +164,7 @@ class Module:
             if set_to_none or p.grad is None:
                 p.grad = None
             else:
-                p.grad = Tensor._wrap(p.xp.zeros_like(p.data))
+                p.grad = Tensor._wrap(p.xp.zeros_like(p.array))
 
     def requires_grad_(self, requires_grad=True):
         for p in self.parameters():
@@ -223,8 +223,8 @@ class Module:
             for k, target in own.items():
                 if k in state_dict:
                     value = state_dict[k]
-                    array = value.data if isinstance(value, Tensor) else value
-                    target.data = to_device(array, target.device).astype(target.dtype, copy=True)
+                    array = value.array if isinstance(value, Tensor) else value
+                    target.array = to_device(array, target.device).astype(target.dtype, copy=True)
         return missing, unexpected
 
     # ------------------------------------------------------------ printing

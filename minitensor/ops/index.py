@@ -51,7 +51,7 @@ def _bool_scalar(item):
     """True/False for a Python bool, a NumPy bool or a 0-d bool tensor; else None."""
     if isinstance(item, (bool, np.bool_)):
         return bool(item)
-    data = item.data if isinstance(item, autograd.Tensor) else item
+    data = item.array if isinstance(item, autograd.Tensor) else item
     if getattr(data, 'ndim', None) == 0 and data.dtype == np.bool_:
         return bool(data)
     return None
@@ -62,7 +62,7 @@ def _int_scalar(item):
     them as with an int); else None."""
     if isinstance(item, numbers.Integral) and not isinstance(item, (bool, np.bool_)):
         return int(item)
-    data = item.data if isinstance(item, autograd.Tensor) else item
+    data = item.array if isinstance(item, autograd.Tensor) else item
     if getattr(data, 'ndim', None) == 0 and data.dtype.kind in 'iu':
         return int(data)
     return None
@@ -74,7 +74,7 @@ def _as_index_array(item, xp, device):
         if item.device != device:
             raise RuntimeError(f"index: the index is on {item.device} but the tensor is on "
                                f"{device}; move the index with .to('{device}')")
-        arr = item.data
+        arr = item.array
     else:
         try:
             arr = np.asarray(item) if not hasattr(item, '__cuda_array_interface__') else item

@@ -29,19 +29,19 @@ class Adam(Optimizer):
         lr, (beta1, beta2), eps, wd = group['lr'], group['betas'], group['eps'], group['weight_decay']
         if not state:
             state['step'] = 0
-            state['exp_avg'] = xp.zeros_like(p.data)      # m: running mean of grad
-            state['exp_avg_sq'] = xp.zeros_like(p.data)   # v: running mean of grad**2
+            state['exp_avg'] = xp.zeros_like(p.array)      # m: running mean of grad
+            state['exp_avg_sq'] = xp.zeros_like(p.array)   # v: running mean of grad**2
         state['step'] += 1
         t, m, v = state['step'], state['exp_avg'], state['exp_avg_sq']
-        if cuda.fusable(p.data, grad, m, v):          # the lines below, in one launch
-            return cuda.adam_update(p.data, grad, m, v, lr, beta1, beta2, eps, wd,
+        if cuda.fusable(p.array, grad, m, v):          # the lines below, in one launch
+            return cuda.adam_update(p.array, grad, m, v, lr, beta1, beta2, eps, wd,
                                     self.decoupled_weight_decay, 1 - beta1 ** t, 1 - beta2 ** t)
 
         if wd != 0:
             if self.decoupled_weight_decay:
-                p.data *= 1 - lr * wd                     # AdamW: shrink p, outside the moments
+                p.array *= 1 - lr * wd                     # AdamW: shrink p, outside the moments
             else:
-                grad = grad + wd * p.data                 # Adam: L2 term joins the gradient
+                grad = grad + wd * p.array                 # Adam: L2 term joins the gradient
 
         m *= beta1                                        # m = beta1 * m + (1 - beta1) * g
         m += (1 - beta1) * grad
@@ -54,7 +54,7 @@ class Adam(Optimizer):
         bias_correction2 = 1 - beta2 ** t
         step_size = lr / bias_correction1
         denom = xp.sqrt(v) / math.sqrt(bias_correction2) + eps   # sqrt(v_hat) + eps
-        p.data -= step_size * (m / denom)                 # p -= lr * m_hat / (sqrt(v_hat) + eps)
+        p.array -= step_size * (m / denom)                 # p -= lr * m_hat / (sqrt(v_hat) + eps)
 
 
 class AdamW(Adam):

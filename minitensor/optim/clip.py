@@ -18,7 +18,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     norm_type = float(norm_type)
     if not params:
         return Tensor(0.0)
-    grads = [p.grad.data for p in params]
+    grads = [p.grad.array for p in params]
     devices = {p.grad.device for p in params}
     if len(devices) > 1:
         raise RuntimeError(f"clip_grad_norm_: gradients are on several devices {sorted(devices)}; "

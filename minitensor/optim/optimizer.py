@@ -5,7 +5,7 @@ on raw backend arrays. `_step_group` loops over a group's parameters and calls i
 a fused multi-tensor GPU path can replace `_step_group` without touching the math.
 
 Engine rule: gradient arrays are never modified in place (a backward may hand one
-array to two inputs), so updates read `p.grad.data` and never write into it.
+array to two inputs), so updates read `p.grad.array` and never write into it.
 Parameter and state arrays are ours and are updated in place.
 """
 import copy
@@ -73,7 +73,7 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 else:   # a new array: the old one may be shared with another tensor's grad
-                    p.grad = Tensor._wrap(p.grad.xp.zeros_like(p.grad.data))
+                    p.grad = Tensor._wrap(p.grad.xp.zeros_like(p.grad.array))
 
     def step(self, closure=None):
         """Update every parameter that has a gradient; returns closure()'s loss if given."""
@@ -92,7 +92,7 @@ class Optimizer:
         for p in group['params']:
             if p.grad is None:
                 continue
-            self._update(p, p.grad.data, group, self.state.setdefault(p, {}))
+            self._update(p, p.grad.array, group, self.state.setdefault(p, {}))
 
     def _update(self, p, grad, group, state):
         raise NotImplementedError(f"{type(self).__name__} must define _update")
@@ -161,7 +161,7 @@ class Optimizer:
 def _export(value):
     """A state value as state_dict stores it: arrays become Tensors holding a copy."""
     if isinstance(value, Tensor):
-        return Tensor._wrap(value.data.copy())
+        return Tensor._wrap(value.array.copy())
     if hasattr(value, 'shape') and hasattr(value, 'dtype'):   # a numpy or cupy array
         return Tensor._wrap(value.copy())
     return copy.deepcopy(value)
@@ -170,7 +170,7 @@ def _export(value):
 def _import(value, p, key, idx, opt_name):
     """A state_dict value as the optimizer keeps it: a raw array on p's device (a copy)."""
     if isinstance(value, Tensor):
-        value = value.data
+        value = value.array
     if not (hasattr(value, 'shape') and hasattr(value, 'dtype')):
         return copy.deepcopy(value)        # step counts and other Python numbers
     if value.ndim and tuple(value.shape) != tuple(p.shape):

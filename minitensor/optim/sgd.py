@@ -19,7 +19,7 @@ class SGD(Optimizer):
     def _update(self, p, grad, group, state):
         lr, momentum, wd = group['lr'], group['momentum'], group['weight_decay']
         if wd != 0:
-            grad = grad + wd * p.data              # L2 penalty: a new array, grad stays intact
+            grad = grad + wd * p.array              # L2 penalty: a new array, grad stays intact
         if momentum != 0:
             buf = state.get('momentum_buffer')
             if buf is None:                        # the first step starts the buffer at grad
@@ -28,4 +28,4 @@ class SGD(Optimizer):
                 buf *= momentum
                 buf += (1 - group['dampening']) * grad
             grad = grad + momentum * buf if group['nesterov'] else buf
-        p.data -= lr * grad
+        p.array -= lr * grad
