@@ -39,6 +39,7 @@ def main():
                         help="the twin's initial weights: a copy of minitensor's, or its own draw from "
                              "torch's generator (with --only torch: a run independent of minitensor's RNG)")
     args = parser.parse_args()
+    mt.backends.tune_cpu_allocator()      # glibc keeps freed blocks: no page faults per temporary
     if args.torch_weights == 'own' and args.only != 'torch':
         parser.error("--torch-weights own gives the two models different weights; use it with --only torch")
 

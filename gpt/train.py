@@ -376,6 +376,7 @@ def config_from_args(args):
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    mt.backends.tune_cpu_allocator()      # glibc keeps freed blocks: no page faults per temporary
     try:
         cfg = config_from_args(args)
         summary = train(cfg, resume=args.resume)

@@ -4,6 +4,7 @@ Everything else asks this module for `xp` (numpy or cupy) and never names either
 library, so one implementation of every op serves both devices.
 """
 import ctypes
+import importlib.util
 import math
 import os
 import sys
@@ -19,19 +20,17 @@ GPU_INSTALL_HINT = (
 )
 
 
-class backends:
-    """Global switches, as torch.backends: `mt.backends.allow_tf32 = True`."""
-    allow_tf32 = False   # TF32 tensor cores for float32 matmul on the GPU (~3e-4 rel. error)
-
-
-def keep_large_allocations_on_heap():
+def tune_cpu_allocator():
     """Make glibc keep big freed blocks for reuse instead of returning them to the OS.
 
     By default glibc serves every allocation over 128 KiB with a fresh mmap and
     unmaps it on free, so each NumPy temporary (an activation, a gradient) is
     page-faulted in anew, one 4 KiB page at a time: about a third of a small GPT
     training step on the CPU. Raising the mmap and trim thresholds turns glibc into
-    a caching allocator (as PyTorch has its own). Opt out with MINITENSOR_NO_MALLOPT=1.
+    a caching allocator (as PyTorch has its own). It changes the whole process, so
+    nothing calls it at import: gpt.train and the benchmarks do, as
+    `mt.backends.tune_cpu_allocator()`. MINITENSOR_NO_MALLOPT=1 turns it into a no-op.
+    Returns True when the thresholds were set.
     """
     if os.environ.get('MINITENSOR_NO_MALLOPT') or not sys.platform.startswith('linux'):
         return False
@@ -43,7 +42,103 @@ def keep_large_allocations_on_heap():
     return bool(libc.mallopt(M_MMAP_THRESHOLD, 1 << 30) and libc.mallopt(M_TRIM_THRESHOLD, (1 << 31) - 1))
 
 
-malloc_tuned = keep_large_allocations_on_heap()
+class _Matmul:
+    """backends.cuda.matmul: torch's spelling of the TF32 switch."""
+
+    @property
+    def allow_tf32(self):
+        return backends.allow_tf32
+
+    @allow_tf32.setter
+    def allow_tf32(self, on):
+        backends.allow_tf32 = bool(on)
+
+
+class _Cuda:
+    """backends.cuda, as torch.backends.cuda."""
+
+    def __init__(self):
+        self.matmul = _Matmul()
+
+    @staticmethod
+    def is_built():
+        """True when CuPy is installed (it is not imported to find out)."""
+        return importlib.util.find_spec('cupy') is not None
+
+
+class _Cudnn:
+    """backends.cudnn: accepted for torch programs; minitensor has no cuDNN code, so only
+    allow_tf32 (mapped to the one TF32 switch) does anything."""
+
+    def __init__(self):
+        self.enabled = True
+        self.benchmark = False
+        self.deterministic = False
+
+    @property
+    def allow_tf32(self):
+        return backends.allow_tf32
+
+    @allow_tf32.setter
+    def allow_tf32(self, on):
+        backends.allow_tf32 = bool(on)
+
+    @staticmethod
+    def is_available():
+        return False
+
+
+class _Mps:
+    """backends.mps: Apple's GPU backend, which minitensor does not have."""
+
+    @staticmethod
+    def is_available():
+        return False
+
+    @staticmethod
+    def is_built():
+        return False
+
+
+class _Backends:
+    """Global switches, as torch.backends: `mt.backends.allow_tf32 = True`.
+
+    fast_paths: the ONE switch for every GPU fast path (the fused CuPy kernels of
+      minitensor/cuda/ and its cuBLAS calls). False runs the portable `xp` code on the
+      GPU too, e.g. to compare speed or results; MINITENSOR_NO_FUSED=1 starts with it off.
+      A Function reads it once, in forward (through cuda.fusable).
+    allow_tf32: TF32 tensor cores for float32 GEMMs on the GPU (~3e-4 relative error).
+      A precision setting, not a fast path: CuPy's 2-D products honour it in both modes;
+      batched ones only on the fast path (CuPy's own batched product ignores it).
+      torch's names backends.cuda.matmul.allow_tf32, backends.cudnn.allow_tf32 and
+      mt.set_float32_matmul_precision all set this one flag.
+    """
+
+    def __init__(self):
+        self.fast_paths = not os.environ.get('MINITENSOR_NO_FUSED')
+        self.allow_tf32 = False
+        self.cuda = _Cuda()
+        self.cudnn = _Cudnn()
+        self.mps = _Mps()
+
+    tune_cpu_allocator = staticmethod(tune_cpu_allocator)
+
+
+backends = _Backends()
+
+_PRECISIONS = ('highest', 'high', 'medium')
+
+
+def set_float32_matmul_precision(precision):
+    """torch's name for the TF32 switch: 'highest' is full fp32, 'high' and 'medium' allow TF32."""
+    if precision not in _PRECISIONS:
+        raise ValueError(f"set_float32_matmul_precision: expected one of {', '.join(map(repr, _PRECISIONS))}, "
+                         f"got {precision!r}")
+    backends.allow_tf32 = precision != 'highest'
+
+
+def get_float32_matmul_precision():
+    return 'high' if backends.allow_tf32 else 'highest'
 
 
 def _load_cupy():
@@ -176,137 +271,8 @@ def index_add_rows(num_rows, index, rows):
     return out
 
 
-# ---------------------------------------------------------------- matmul
-
-_tf32_active = False    # the compute type CuPy's GEMMs were last set to
-
-
-def _sync_tf32():
-    """Point CuPy's float32 GEMMs at TF32 tensor cores iff mt.backends.allow_tf32.
-
-    CuPy reads CUPY_TF32 once; set_compute_type switches it at run time. Its
-    batched (>2-D) product ignores that setting, so those go through batched_matmul.
-    """
-    global _tf32_active
-    if backends.allow_tf32 == _tf32_active:
-        return
-    linalg = _cupy._core._routines_linalg
-    kind = getattr(linalg, 'COMPUTE_TYPE_TF32', 7) if backends.allow_tf32 else getattr(linalg, 'COMPUTE_TYPE_DEFAULT', 1)
-    linalg.set_compute_type(np.float32, kind)
-    _tf32_active = backends.allow_tf32
-
-
-def matmul(a, b):
-    """a @ b on either backend (the GPU fast paths hook in here)."""
-    if isinstance(a, np.ndarray):
-        return a @ b
-    _sync_tf32()
-    if a.ndim > 2 and a.ndim == b.ndim and a.dtype == b.dtype == np.float32:
-        out = batched_matmul(a, b)
-        if out is not None:
-            return out
-    return a @ b
-
-
-def _as_batched_operand(x):
-    """(array, transposed, ld) for cuBLAS if x's last two axes are a plain or transposed
-    matrix over a C-contiguous batch, else None (the caller then copies)."""
-    batch = x.shape[:-2]
-    n_rows, n_cols = x.shape[-2:]
-    item = x.itemsize
-    s_r, s_c = x.strides[-2:]
-    if s_c == item and s_r == n_cols * item:
-        transposed, ld = False, n_cols
-    elif s_r == item and s_c == n_rows * item:
-        transposed, ld = True, n_rows
-    else:
-        return None
-    # the batch axes must step by whole matrices, in C order
-    step = n_rows * n_cols * item
-    for size, stride in zip(reversed(batch), reversed(x.strides[:-2])):
-        if size != 1 and stride != step:
-            return None
-        step *= size
-    return transposed, ld
-
-
-def batched_matmul(a, b):
-    """a @ b for equal batch shapes via cublasGemmStridedBatchedEx, without copying
-    transposed operands (k.transpose(-2, -1), v.swapaxes) and honouring TF32, which
-    CuPy's own batched product does not. None when the layout does not fit."""
-    if a.shape[:-2] != b.shape[:-2]:
-        return None
-    layouts = []
-    for x in (a, b):
-        layout = _as_batched_operand(x)
-        if layout is None:                       # e.g. a head slice: one copy, as CuPy makes
-            x = _cupy.ascontiguousarray(x)
-            layout = _as_batched_operand(x)
-            if layout is None:
-                return None
-        layouts.append((x, layout))
-    (a, (ta, lda)), (b, (tb, ldb)) = layouts
-    m, k = a.shape[-2:]
-    n = b.shape[-1]
-    batch = 1
-    for size in a.shape[:-2]:
-        batch *= size
-    out = _cupy.empty(a.shape[:-2] + (m, n), dtype=np.float32)
-    if batch == 0 or m == 0 or n == 0:
-        return out
-    if k == 0:
-        out.fill(0)
-        return out
+def cublas_module():
+    """CuPy's cuBLAS bindings, for minitensor/cuda/blas.py."""
+    _load_cupy()
     from cupy_backends.cuda.libs import cublas   # noqa: lives beside cupy
-    compute = cublas.CUBLAS_COMPUTE_32F_FAST_TF32 if backends.allow_tf32 else cublas.CUBLAS_COMPUTE_32F
-    one, zero = np.array(1, np.float32), np.array(0, np.float32)
-    handle = _cupy.cuda.device.get_cublas_handle()
-    # cuBLAS is column-major: C^T (n x m) = B^T (n x k) @ A^T (k x m)
-    cublas.gemmStridedBatchedEx(
-        handle, int(tb), int(ta), n, m, k, one.ctypes.data,
-        b.data.ptr, _CUDA_R_32F, ldb, b.shape[-1] * b.shape[-2],
-        a.data.ptr, _CUDA_R_32F, lda, a.shape[-1] * a.shape[-2],
-        zero.ctypes.data, out.data.ptr, _CUDA_R_32F, n, m * n,
-        batch, compute, cublas.CUBLAS_GEMM_DEFAULT)
-    return out
-
-
-_CUDA_R_32F = 0    # cudaDataType for float32
-
-
-# ---------------------------------------------------------------- sums over rows
-
-_ones_cache = {}   # (device id, length, dtype) -> a GPU vector of ones
-
-
-def sum_leading(a, n_axes):
-    """a summed over its first n_axes axes: the bias gradient of a Linear, the gradient
-    of a broadcast over new leading axes.
-
-    On the GPU a C-contiguous float array is a (rows, rest) matrix whose column sums are
-    1^T A, one cuBLAS GEMV at memory speed; CuPy's reduction over a leading axis is up to
-    8x slower (H100: 492 vs 60 us for a (16384, 1536) gradient).
-    """
-    if n_axes == 0:
-        return a
-    if (isinstance(a, np.ndarray) or a.dtype not in (np.float32, np.float64)
-            or not a.flags.c_contiguous or a.size == 0):
-        return a.sum(axis=tuple(range(n_axes)))
-    rest = a.shape[n_axes:]
-    cols = 1
-    for size in rest:
-        cols *= size
-    rows = a.size // cols
-    cp = _load_cupy()
-    key = (a.device.id, rows, a.dtype.char)
-    ones = _ones_cache.get(key)
-    if ones is None:
-        ones = _ones_cache[key] = cp.ones(rows, dtype=a.dtype)
-    out = cp.empty(rest, dtype=a.dtype)
-    from cupy_backends.cuda.libs import cublas   # noqa: lives beside cupy
-    gemv = cublas.sgemv if a.dtype == np.float32 else cublas.dgemv
-    one, zero = np.array(1, a.dtype), np.array(0, a.dtype)
-    # column-major, the (rows, cols) C array is A^T (cols x rows): out = A^T @ ones
-    gemv(cp.cuda.device.get_cublas_handle(), cublas.CUBLAS_OP_N, cols, rows, one.ctypes.data,
-         a.data.ptr, cols, ones.data.ptr, 1, zero.ctypes.data, out.data.ptr, 1)
-    return out
+    return cublas

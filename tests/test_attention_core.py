@@ -8,7 +8,7 @@ import pytest
 import minitensor as mt
 import minitensor.nn.functional as F
 from minitensor.ops.nn import CausalSoftmax, HashDropout
-from minitensor.ops.random_hash import keep_mask
+from minitensor.random_hash import keep_mask
 from strategies import check_op
 
 

@@ -1,27 +1,139 @@
-"""Fused CuPy kernels: GPU fast paths for ops in minitensor/ops/.
+"""mt.cuda: torch.cuda's names (is_available, device_count, synchronize, manual_seed, ...)
+and, in the modules of this package, the GPU fast paths of the ops in minitensor/ops/.
 
-Each function here has exactly the meaning of the portable `xp` code of its op, which
-stays the readable reference (tests/gpu/test_cuda_kernels.py checks one against the
-other). An op dispatches here with one `if cuda.fusable(x):`. Kernels are compiled on
-first use and cached at module level; CuPy comes only through backend.cupy_module().
-
-Set `minitensor.cuda.enabled = False` (or MINITENSOR_NO_FUSED=1) to run the portable
-paths on the GPU too, e.g. to compare speed or results.
+Each fast path has exactly the meaning of the portable `xp` code of its op, which stays
+the readable reference (tests/gpu/test_cuda_kernels.py checks one against the other).
+A Function takes a fast path when `cuda.fusable(...)` says so in its forward, records
+that choice (`self.fused`) and branches on the record in backward. `fusable` reads the
+one switch, `mt.backends.fast_paths` (MINITENSOR_NO_FUSED=1 starts with it off).
+Kernels are compiled on first use and cached; nothing here imports CuPy until a
+function is called (CuPy comes only through backend.cupy_module()).
 """
-import os
+import sys
+import types
 
 import numpy as np
 
-from ..backend import is_gpu
-
-enabled = not os.environ.get('MINITENSOR_NO_FUSED')
+from .. import backend
+from ..backend import backends, is_gpu
 
 
 def fusable(*arrays):
-    """True when the fused kernels apply: enabled, and every array is a float32 CuPy array."""
-    return enabled and all(is_gpu(a) and a.dtype == np.float32 for a in arrays)
+    """True when the fast paths apply: mt.backends.fast_paths is on and every array is a
+    float32 CuPy array. The one test every fast path is chosen by."""
+    return backends.fast_paths and all(is_gpu(a) and a.dtype == np.float32 for a in arrays)
 
 
+# ---------------------------------------------------------------- torch.cuda's names
+
+def is_available():
+    """True when CuPy imports and sees a CUDA device: `device = 'cuda' if mt.cuda.is_available() else 'cpu'`."""
+    return backend.gpu_available()
+
+
+def device_count():
+    """How many CUDA devices CuPy sees (0 without CuPy or a GPU)."""
+    return backend.cupy_module().cuda.runtime.getDeviceCount() if is_available() else 0
+
+
+def _cupy(op):
+    """CuPy, or a RuntimeError naming the op when there is no GPU."""
+    if not is_available():
+        raise RuntimeError(f"cuda.{op}: no CUDA GPU is available ({backend.GPU_INSTALL_HINT}); "
+                           f"check mt.cuda.is_available() first")
+    return backend.cupy_module()
+
+
+def _device_index(op, device):
+    if device is None:
+        return current_device()
+    if isinstance(device, int):
+        index = device
+    else:
+        text = str(getattr(device, 'type', device) if not isinstance(device, str) else device)
+        if backend.normalize_device(text) != 'gpu':
+            raise ValueError(f"cuda.{op}: expected a CUDA device, got {device!r}")
+        index = getattr(device, 'index', None)
+        if index is None:
+            index = int(text.split(':')[1]) if ':' in text else current_device()
+    if not 0 <= index < device_count():
+        raise RuntimeError(f"cuda.{op}: device {index} does not exist ({device_count()} CUDA device(s))")
+    return index
+
+
+def synchronize(device=None):
+    """Wait until the GPU has run everything queued (for timing)."""
+    cp = _cupy('synchronize')
+    with cp.cuda.Device(_device_index('synchronize', device)):
+        cp.cuda.get_current_stream().synchronize()
+
+
+def current_device():
+    return _cupy('current_device').cuda.runtime.getDevice()
+
+
+def set_device(device):
+    """Make `device` (an index, 'cuda:1', mt.device) the current GPU."""
+    _cupy('set_device').cuda.Device(_device_index('set_device', device)).use()
+
+
+def get_device_name(device=None):
+    cp = _cupy('get_device_name')
+    name = cp.cuda.runtime.getDeviceProperties(_device_index('get_device_name', device))['name']
+    return name.decode() if isinstance(name, bytes) else name
+
+
+def is_bf16_supported():
+    """False: minitensor computes in float32/float64 only (bf16 compute has not landed yet)."""
+    return False
+
+
+def manual_seed(seed):
+    """Seed the random streams, as torch.cuda.manual_seed. minitensor's generator seeds its
+    CPU and GPU streams together, so this is mt.manual_seed(seed); fine without a GPU."""
+    from ..random import manual_seed as seed_all
+    seed_all(seed)
+
+
+manual_seed_all = manual_seed    # one GPU is all minitensor drives
+
+
+def empty_cache():
+    """Return the cached, unused blocks of CuPy's memory pool to the driver (no-op without a GPU)."""
+    if is_available():
+        cp = backend.cupy_module()
+        cp.get_default_memory_pool().free_all_blocks()
+        cp.get_default_pinned_memory_pool().free_all_blocks()
+
+
+def memory_allocated(device=None):
+    """Bytes of GPU memory held by tensors (CuPy's pool, in use); 0 without a GPU."""
+    return backend.cupy_module().get_default_memory_pool().used_bytes() if is_available() else 0
+
+
+def memory_reserved(device=None):
+    """Bytes of GPU memory CuPy's pool holds, in use or cached; 0 without a GPU."""
+    return backend.cupy_module().get_default_memory_pool().total_bytes() if is_available() else 0
+
+
+# ---------------------------------------------------------------- the old switch name
+
+class _CudaModule(types.ModuleType):
+    """Keeps `mt.cuda.enabled` (the old name of the switch) reading and writing
+    mt.backends.fast_paths, so there is still one switch."""
+
+    @property
+    def enabled(self):
+        return backends.fast_paths
+
+    @enabled.setter
+    def enabled(self, on):
+        backends.fast_paths = bool(on)
+
+
+sys.modules[__name__].__class__ = _CudaModule
+
+from . import amp, blas  # noqa: E402
 from .attention import causal_softmax_backward, causal_softmax_forward  # noqa: E402
 from .cross_entropy import cross_entropy_backward, cross_entropy_forward  # noqa: E402
 from .elementwise import adam_update, hash_dropout, relu_backward, relu_forward  # noqa: E402

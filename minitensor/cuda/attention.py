@@ -8,7 +8,7 @@ with keep from the hash of (seed, flat index), recomputed in backward, never sto
 import numpy as np
 
 from ..backend import cupy_module
-from ..ops.random_hash import drop_threshold, hash_keys
+from ..random_hash import drop_threshold, hash_keys
 from .common import raw_kernel, rows_launch
 
 _FORWARD = r'''

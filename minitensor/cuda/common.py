@@ -4,7 +4,7 @@ import functools
 from ..backend import cupy_module
 
 # murmur3's 32-bit finalizer; two rounds keyed by the seed give each element index an
-# independent-looking 32-bit value. The same arithmetic is in ops/random_hash.py.
+# independent-looking 32-bit value. The same arithmetic is in minitensor/random_hash.py.
 HASH_PREAMBLE = r'''
 __device__ __forceinline__ unsigned int mt_fmix32(unsigned int h) {
     h ^= h >> 16; h *= 0x85EBCA6Bu; h ^= h >> 13; h *= 0xC2B2AE35u; h ^= h >> 16;

@@ -5,7 +5,7 @@ Adam._update (same operations in the same order, in the parameter's dtype).
 """
 import numpy as np
 
-from ..ops.random_hash import drop_threshold, hash_keys
+from ..random_hash import drop_threshold, hash_keys
 from .common import elementwise_kernel
 
 _DROPOUT = ('T x, uint32 k1, uint32 k2, uint32 thr, T scale', 'T y',

@@ -6,7 +6,8 @@ Backward writes dx and per-warp partial sums of dw, db, then one reduction adds 
 """
 import numpy as np
 
-from ..backend import cupy_module, sum_leading
+from ..backend import cupy_module
+from .blas import sum_leading
 from .common import raw_kernel, rows_launch
 
 MAX_WIDTH = 1024          # C up to 32 lanes x 32 registers; wider rows take the portable path
@@ -135,5 +136,5 @@ def layer_norm_backward(g, saved):
     kernel = raw_kernel(_BACKWARD, 'layer_norm_bwd', (('PER_LANE', _per_lane(width)),))
     kernel((blocks,), (32 * warps_per_block,), (g, x, weight, mean, rstd, dx, partial,
                                                  np.int64(rows), np.int32(width)))
-    dw, db = sum_leading(partial[0], 1), sum_leading(partial[1], 1)   # (C,) each: sums of the warps'
+    dw, db = sum_leading(partial[0], 1, True), sum_leading(partial[1], 1, True)   # (C,) each: sums of the warps'
     return dx, dw.reshape(weight.shape), db.reshape(weight.shape)

@@ -3,16 +3,16 @@
 The fused ops (cross_entropy, layer_norm, softmax, log_softmax) are single Functions
 in minitensor/ops/nn.py with closed-form backward passes.
 """
+import math
 import numbers
 
 import numpy as np
 
-from .. import cuda
-from .. import random as mt_random
+from ..ops import dispatch as D
 from ..ops import index as I
 from ..ops import matmul as M
 from ..ops import nn as N
-from ..ops.random_hash import next_seed
+from ..random_hash import next_seed
 from ..tensor import Tensor
 
 
@@ -96,11 +96,77 @@ def dropout(input, p=0.5, training=True, generator=None):
         return input
     if p == 1:
         return input * 0.0
-    if input.device == 'gpu' and cuda.enabled:   # one launch each way, no stored mask
-        return N.HashDropout.apply(input, p=p, seed=next_seed(generator))
-    keep = mt_random.uniform(input.shape, input.dtype, input.device, generator) >= p
-    mask = keep.astype(input.dtype) * input.dtype.type(1.0 / (1.0 - p))
-    return N.Dropout.apply(input, mask=mask)
+    return D.dropout(input, p, generator)     # the engine picks the GPU's hash-mask kernel
+
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False,
+                                 scale=None, enable_gqa=False, generator=None):
+    """softmax(query @ key^T * scale + mask) @ value, as torch's F.scaled_dot_product_attention.
+
+    query (..., L, E), key (..., S, E), value (..., S, Ev) -> (..., L, Ev).
+    attn_mask: bool (True = takes part) or float (added to the scores), broadcastable to
+    the scores' shape (..., L, S) without enlarging it. is_causal: query i sees keys 0..i (torch's tril(ones(L, S)), top-left).
+    scale: default 1 / sqrt(E). dropout_p: applied to the attention weights whenever > 0
+    (pass 0.0 in eval, as torch). enable_gqa: key/value with fewer heads (dim -3) are
+    shared by groups of query heads. The engine runs the lecture's lines, or on the GPU
+    one fused kernel each way for the causal case.
+    """
+    op = 'scaled_dot_product_attention'
+    for name, t in (('query', query), ('key', key), ('value', value)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{op}: {name} must be a Tensor, got {type(t).__name__}")
+        if t.ndim < 2:
+            raise RuntimeError(f"{op}: {name} must have at least 2 dims (..., seq, features), got shape {t.shape}")
+        if t.dtype.kind != 'f':
+            raise TypeError(f"{op}: {name} must be a floating point tensor, got {t.dtype}")
+    if not query.dtype == key.dtype == value.dtype:
+        raise RuntimeError(f"{op}: expected query, key and value to have the same dtype, got "
+                           f"{query.dtype}, {key.dtype} and {value.dtype}")
+    if not query.device == key.device == value.device:
+        raise RuntimeError(f"{op}: expected query, key and value on one device, got "
+                           f"{query.device}, {key.device} and {value.device}")
+    if query.shape[-1] != key.shape[-1]:
+        raise RuntimeError(f"{op}: query {query.shape} and key {key.shape} must have the same last dim "
+                           f"(E): {query.shape[-1]} != {key.shape[-1]}")
+    if key.shape[-2] != value.shape[-2]:
+        raise RuntimeError(f"{op}: key {key.shape} and value {value.shape} must have the same "
+                           f"sequence length (dim -2): {key.shape[-2]} != {value.shape[-2]}")
+    if not 0.0 <= dropout_p <= 1.0:
+        raise ValueError(f"{op}: dropout_p must be in [0, 1], got {dropout_p}")
+    if is_causal and attn_mask is not None:
+        raise RuntimeError(f"{op}: an explicit attn_mask should not be set when is_causal=True "
+                           f"(pass one or the other)")
+    if attn_mask is not None:
+        if not isinstance(attn_mask, Tensor):
+            raise TypeError(f"{op}: attn_mask must be a Tensor, got {type(attn_mask).__name__}")
+        if attn_mask.dtype != np.bool_ and attn_mask.dtype != query.dtype:
+            raise RuntimeError(f"{op}: attn_mask must be bool or {query.dtype} like the query, "
+                               f"got {attn_mask.dtype}")
+        if attn_mask.device != query.device:
+            raise RuntimeError(f"{op}: attn_mask is on {attn_mask.device} but the query is on {query.device}")
+        scores_shape = np.broadcast_shapes(query.shape[:-2], key.shape[:-2]) + (query.shape[-2], key.shape[-2])
+        try:
+            fits = np.broadcast_shapes(attn_mask.shape, scores_shape) == scores_shape
+        except ValueError:
+            fits = False
+        if not fits:
+            raise RuntimeError(f"{op}: attn_mask of shape {attn_mask.shape} does not broadcast to the "
+                               f"attention scores' shape {scores_shape} (..., L, S) without enlarging it")
+    if enable_gqa and query.ndim >= 3 and key.ndim >= 3 and query.shape[-3] != key.shape[-3]:
+        heads, kv_heads = query.shape[-3], key.shape[-3]
+        if heads % kv_heads or value.shape[-3] != kv_heads:
+            raise RuntimeError(f"{op}: with enable_gqa the query's {heads} heads must be a multiple of the "
+                               f"key's and value's heads, got {key.shape[-3]} and {value.shape[-3]}")
+        key, value = (_repeat_heads(t, heads // kv_heads) for t in (key, value))
+    if scale is None:
+        scale = 1.0 / math.sqrt(query.shape[-1]) if query.shape[-1] else 1.0
+    return D.scaled_dot_product_attention(query, key, value, attn_mask, dropout_p, is_causal, scale, generator)
+
+
+def _repeat_heads(t, groups):
+    """(..., H, S, E) -> (..., H * groups, S, E), each head repeated `groups` times in place."""
+    lead, (h, s, e) = t.shape[:-3], t.shape[-3:]
+    return t.unsqueeze(-3).expand(lead + (h, groups, s, e)).reshape(lead + (h * groups, s, e))
 
 
 def causal_softmax(scores, scale=1.0, dropout_p=0.0, training=True, generator=None):

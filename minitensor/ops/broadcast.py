@@ -1,5 +1,5 @@
 """Broadcasting: the shape rule for binary ops and its gradient mirror, unbroadcast."""
-from ..backend import sum_leading
+from ..cuda.blas import sum_leading
 
 
 def broadcast_shape(op, a_shape, b_shape):
@@ -28,7 +28,7 @@ def unbroadcast(grad, shape):
         return grad
     extra = grad.ndim - len(shape)
     if extra > 0:
-        grad = sum_leading(grad, extra)              # grad.sum(axis=(0, ..., extra - 1))
+        grad = sum_leading(grad, extra)              # grad.sum(axis=(0, ..., extra - 1)); GEMV if fast_paths
     size_one_axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
     if size_one_axes:
         grad = grad.sum(axis=size_one_axes, keepdims=True)

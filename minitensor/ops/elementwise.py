@@ -187,7 +187,8 @@ class Sigmoid(Function):
 
 class ReLU(Function):
     def forward(self, a):
-        if cuda.fusable(a):                      # saves the output: y <= 0 exactly where a <= 0
+        self.fused = cuda.fusable(a)
+        if self.fused:                           # saves the output: y <= 0 exactly where a <= 0
             y = cuda.relu_forward(a)
             self.save_for_backward(y)
             return y
@@ -196,7 +197,7 @@ class ReLU(Function):
 
     def backward(self, g):                       # 0 where a <= 0, else 1
         (positive,) = self.saved
-        if positive.dtype != bool:
+        if self.fused:                           # `positive` is the saved output y
             return cuda.relu_backward(g, positive)
         return g * positive
 

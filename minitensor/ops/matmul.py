@@ -3,8 +3,9 @@
 For out = a @ b:   dL/da = g @ b^T,   dL/db = a^T @ g,
 then each is summed over the batch dims it was broadcast along (unbroadcast).
 """
+from .. import cuda
 from ..autograd import Function
-from ..backend import matmul, sum_leading
+from ..cuda.blas import matmul, sum_leading
 from .broadcast import unbroadcast
 
 
@@ -20,7 +21,8 @@ class MatMul(Function):
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
         self.save_for_backward(a2, b2)
-        out = matmul(a2, b2)
+        self.fused = cuda.fusable(a2, b2)        # cuBLAS strided-batched GEMMs, both ways
+        out = matmul(a2, b2, self.fused)
         if b.ndim == 1:
             out = out[..., 0]
         if a.ndim == 1:
@@ -35,15 +37,15 @@ class MatMul(Function):
             g = g[..., None, :]
         ga = gb = None
         if self.needs_grad[0]:
-            ga = unbroadcast(matmul(g, swap_last(b2)), a2.shape).reshape(self.a_shape)
+            ga = unbroadcast(matmul(g, swap_last(b2), self.fused), a2.shape).reshape(self.a_shape)
         if self.needs_grad[1]:
             if b2.ndim == 2 and a2.ndim > 2:
                 # (..., n, k) @ (k, m): fold the batch into rows, one GEMM instead of
                 # a batched product followed by a sum over the batch
                 k, m = b2.shape
-                gb = matmul(swap_last(a2.reshape(-1, k)), g.reshape(-1, m))
+                gb = matmul(swap_last(a2.reshape(-1, k)), g.reshape(-1, m), self.fused)
             else:
-                gb = unbroadcast(matmul(swap_last(a2), g), b2.shape)
+                gb = unbroadcast(matmul(swap_last(a2), g, self.fused), b2.shape)
             gb = gb.reshape(self.b_shape)
         return ga, gb
 
@@ -58,9 +60,10 @@ class Linear(Function):
     def forward(self, x, weight, bias=None):
         self.save_for_backward(x, weight)
         self.has_bias = bias is not None
+        self.fused = cuda.fusable(x, weight)      # TF32-aware GEMMs, the bias gradient by GEMV
         # fold the leading dims into rows: NumPy would otherwise run one small GEMM
         # per leading index instead of one large one
-        out = matmul(x.reshape(-1, x.shape[-1]), weight.T)   # (rows, out)
+        out = matmul(x.reshape(-1, x.shape[-1]), weight.T, self.fused)   # (rows, out)
         if bias is not None:
             out += bias                           # out is a fresh array: safe in place
         return out.reshape(x.shape[:-1] + (weight.shape[0],))
@@ -69,7 +72,7 @@ class Linear(Function):
         x, weight = self.saved
         n_in, n_out = weight.shape[1], weight.shape[0]
         g2 = g.reshape(-1, n_out)                 # (rows, out)
-        gx = matmul(g2, weight).reshape(x.shape) if self.needs_grad[0] else None
-        gw = matmul(g2.T, x.reshape(-1, n_in)) if self.needs_grad[1] else None
-        gb = sum_leading(g2, 1) if self.has_bias and self.needs_grad[2] else None
+        gx = matmul(g2, weight, self.fused).reshape(x.shape) if self.needs_grad[0] else None
+        gw = matmul(g2.T, x.reshape(-1, n_in), self.fused) if self.needs_grad[1] else None
+        gb = sum_leading(g2, 1, self.fused) if self.has_bias and self.needs_grad[2] else None
         return gx, gw, gb

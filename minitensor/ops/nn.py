@@ -2,13 +2,14 @@
 
 Each has a closed-form backward instead of a chain of primitive ops:
 softmax, log_softmax, cross_entropy (fused), layer_norm, dropout, and the attention
-core causal_softmax. On the GPU several dispatch to fused kernels (minitensor/cuda/),
-each with one `if cuda.fusable(...)`; the xp code below is their reference.
+core causal_softmax. On the GPU several dispatch to fused kernels (minitensor/cuda/):
+forward records `self.fused = cuda.fusable(...)` once and backward branches on that
+record; the xp code below is their reference.
 """
 from .. import cuda
 from ..autograd import Function
 from ..backend import xp_of
-from .random_hash import keep_mask
+from ..random_hash import keep_mask
 
 
 def stable_shift(x, axis):
@@ -187,13 +188,14 @@ class HashDropout(Function):
 
     def forward(self, x, p=0.5, seed=0):
         self.p, self.seed = p, seed
+        self.fused = cuda.fusable(x)
         return self._apply(x)
 
     def backward(self, g):                                   # the same mask, the same scale
         return self._apply(g)
 
     def _apply(self, x):
-        if cuda.fusable(x):
+        if self.fused:
             return cuda.hash_dropout(x, self.p, self.seed)
         keep = keep_mask(xp_of(x), x.shape, self.seed, self.p)
         return x * (keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - self.p)))
@@ -210,7 +212,8 @@ class CausalSoftmax(Function):
 
     def forward(self, scores, scale=1.0, dropout_p=0.0, seed=0):
         self.scale, self.p, self.seed = scale, dropout_p, seed
-        if cuda.fusable(scores):
+        self.fused = cuda.fusable(scores)
+        if self.fused:
             probs, y = cuda.causal_softmax_forward(scores, scale, dropout_p, seed)
             self.save_for_backward(probs)
             return y
@@ -227,7 +230,7 @@ class CausalSoftmax(Function):
 
     def backward(self, g):
         (probs,) = self.saved
-        if cuda.fusable(g, probs):
+        if self.fused:
             return cuda.causal_softmax_backward(g, probs, self.scale, self.p, self.seed)
         dp = g * self._keep_scale(probs) if self.p else g                     # through the dropout
         pdp = probs * dp

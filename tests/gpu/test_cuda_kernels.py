@@ -1,6 +1,6 @@
 """Each fused CuPy kernel (minitensor/cuda/) against the portable xp path, on the GPU.
 
-Same inputs through both (mt.cuda.enabled on, then off), forward and gradients, float32
+Same inputs through both (mt.backends.fast_paths on, then off), forward and gradients, float32
 tolerance; fresh random inputs, odd sizes, fully masked rows, ignore_index. Skips
 without CuPy or a GPU, so CI (no GPU) runs none of these.
 """
@@ -10,6 +10,7 @@ import pytest
 import minitensor as mt
 import minitensor.nn.functional as F
 from minitensor import backend
+from minitensor.cuda import blas
 
 pytestmark = pytest.mark.skipif(not mt.gpu_available(), reason="needs CuPy and a CUDA GPU")
 
@@ -19,7 +20,7 @@ RTOL, ATOL = 2e-5, 2e-6
 @pytest.fixture(autouse=True)
 def _fused_on_after():
     yield
-    mt.cuda.enabled = True
+    mt.backends.fast_paths = True
     mt.backends.allow_tf32 = False
 
 
@@ -29,7 +30,7 @@ def fused_and_portable(fn, *arrays, weights_seed=None):
     results = []
     weights = None
     for fused in (True, False):
-        mt.cuda.enabled = fused
+        mt.backends.fast_paths = fused
         leaves = [mt.tensor(a, device='gpu', requires_grad=a.dtype.kind == 'f') for a in arrays]
         out = fn(*leaves)
         if weights is None:
@@ -37,7 +38,7 @@ def fused_and_portable(fn, *arrays, weights_seed=None):
         (out * mt.tensor(weights, device='gpu')).sum().backward()
         results.append([out.detach().cpu().numpy()]
                        + [t.grad.cpu().numpy() for t in leaves if t.requires_grad])
-    mt.cuda.enabled = True
+    mt.backends.fast_paths = True
     return results
 
 
@@ -137,7 +138,7 @@ def test_adam_update(name):
     grads = [[rng.standard_normal(a.shape).astype(np.float32) for a in init] for _ in range(3)]
     finals = []
     for fused in (True, False):
-        mt.cuda.enabled = fused
+        mt.backends.fast_paths = fused
         params = [mt.nn.Parameter(mt.tensor(a, device='gpu')) for a in init]
         opt = getattr(mt.optim, name)(params, lr=1e-2, weight_decay=0.1)
         for step_grads in grads:
@@ -146,7 +147,7 @@ def test_adam_update(name):
             opt.step()
         finals.append([p.detach().cpu().numpy() for p in params]
                       + [opt.state[p]['exp_avg_sq'].get() for p in params])
-    mt.cuda.enabled = True
+    mt.backends.fast_paths = True
     assert_same(finals, rtol=1e-5, atol=1e-6)
 
 
@@ -156,12 +157,12 @@ def test_batched_matmul_transposed_operands(tf32):
     q = cp.asarray(randn(4, 3, 33, 16))
     k = cp.asarray(randn(4, 3, 33, 16))
     mt.backends.allow_tf32 = tf32
-    out = backend.matmul(q, k.swapaxes(-1, -2))                 # no copy of the transposed k
+    out = blas.matmul(q, k.swapaxes(-1, -2), True)                 # no copy of the transposed k
     ref = q.get().astype(np.float64) @ k.get().astype(np.float64).swapaxes(-1, -2)
     err = np.linalg.norm(out.get() - ref) / np.linalg.norm(ref)
     assert err < (3e-3 if tf32 else 1e-6)
     head = cp.asarray(randn(4, 33, 3, 16)).swapaxes(1, 2)      # a head view: copied, still right
-    out = backend.matmul(head, k.swapaxes(-1, -2))
+    out = blas.matmul(head, k.swapaxes(-1, -2), True)
     ref = head.get().astype(np.float64) @ k.get().astype(np.float64).swapaxes(-1, -2)
     assert np.linalg.norm(out.get() - ref) / np.linalg.norm(ref) < (3e-3 if tf32 else 1e-6)
 
@@ -173,13 +174,13 @@ def test_gpt_step_fused_matches_portable():
     tgt = np.random.default_rng().integers(0, 65, (4, 32))
     runs = []
     for fused in (True, False):
-        mt.cuda.enabled = fused
+        mt.backends.fast_paths = fused
         mt.manual_seed(7)
         model = GPT(cfg).to('gpu')
         _, loss = model(mt.tensor(idx, device='gpu'), mt.tensor(tgt, device='gpu'))
         loss.backward()
         runs.append([loss.detach().cpu().numpy()] + [p.grad.cpu().numpy() for p in model.parameters()])
-    mt.cuda.enabled = True
+    mt.backends.fast_paths = True
     assert_same(runs, rtol=1e-4, atol=1e-5)
 
 
@@ -189,7 +190,7 @@ def test_gpt_step_fused_matches_portable():
 def test_sum_leading_by_gemv_equals_the_sum(shape, n_axes, dtype):
     """Column sums as one cuBLAS GEMV (1^T A): Linear's bias gradient, unbroadcast's sums."""
     a = np.random.default_rng(0).normal(size=shape).astype(dtype)
-    out = backend.sum_leading(backend.to_device(a, 'gpu'), n_axes)
+    out = blas.sum_leading(backend.to_device(a, 'gpu'), n_axes, True)
     expected = a.astype(np.float64).sum(axis=tuple(range(n_axes))) if n_axes else a
     assert out.shape == expected.shape and out.dtype == dtype
     tol = 1e-5 if dtype == np.float32 else 1e-12
@@ -199,6 +200,6 @@ def test_sum_leading_by_gemv_equals_the_sum(shape, n_axes, dtype):
 def test_sum_leading_falls_back_for_strided_and_integer_arrays():
     a = np.arange(24, dtype=np.float32).reshape(4, 6)
     g = backend.to_device(a, 'gpu')
-    np.testing.assert_array_equal(backend.to_device(backend.sum_leading(g.T, 1), 'cpu'), a.T.sum(0))
+    np.testing.assert_array_equal(backend.to_device(blas.sum_leading(g.T, 1, True), 'cpu'), a.T.sum(0))
     i = backend.to_device(np.arange(12).reshape(3, 4), 'gpu')
-    np.testing.assert_array_equal(backend.to_device(backend.sum_leading(i, 1), 'cpu'), [12, 15, 18, 21])
+    np.testing.assert_array_equal(backend.to_device(blas.sum_leading(i, 1, True), 'cpu'), [12, 15, 18, 21])

@@ -6,7 +6,7 @@ mask as this portable code: murmur3's 32-bit finalizer, applied twice, keyed by 
 """
 import numpy as np
 
-from .. import random as mt_random
+from . import random as mt_random
 
 _M32 = 0xFFFFFFFF
 

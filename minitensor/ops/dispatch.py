@@ -1,0 +1,58 @@
+"""Tensor-level ops whose fast path is a different chain of Functions, not a different
+kernel inside one: dropout and scaled dot-product attention.
+
+nn.functional calls these under torch's names and never tests the device; the choice
+is made here, once, with cuda.fusable (which reads mt.backends.fast_paths). The
+portable branch is the readable reference (the lecture's lines); the fused branch must
+compute the same thing (tests/gpu checks one against the other).
+"""
+import math
+
+from .. import cuda
+from .. import random as mt_random
+from ..random_hash import next_seed
+from ..tensor import Tensor
+from . import nn as N
+
+
+def dropout(x, p, generator=None):
+    """x * keep / (1 - p) with keep ~ Bernoulli(1 - p), for 0 < p < 1.
+
+    Fast path (float32 on the GPU): HashDropout, one launch each way and no stored mask.
+    Portable: a mask drawn from the generator and saved for backward.
+    """
+    if cuda.fusable(x.data):
+        return N.HashDropout.apply(x, p=p, seed=next_seed(generator))
+    keep = mt_random.uniform(x.shape, x.dtype, x.device, generator) >= p
+    mask = keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - p))
+    return N.Dropout.apply(x, mask=mask)
+
+
+def scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal, scale, generator=None):
+    """softmax(q k^T * scale + mask) @ v, with dropout on the attention weights.
+
+    q (..., L, E), k (..., S, E), v (..., S, Ev) -> (..., L, Ev); arguments checked by
+    F.scaled_dot_product_attention. Fast path (is_causal, no attn_mask, L == S, float32
+    on the GPU): scale, causal mask, softmax and dropout in one kernel each way
+    (cuda/attention.py). Portable: the lecture's lines.
+    """
+    L, S = q.shape[-2], k.shape[-2]
+    if (is_causal and attn_mask is None and L == S and dropout_p < 1
+            and cuda.fusable(q.data, k.data, v.data)):
+        seed = next_seed(generator) if dropout_p else 0
+        wei = N.CausalSoftmax.apply(q @ k.transpose(-2, -1), scale=scale, dropout_p=dropout_p,
+                                    seed=seed)                           # (..., L, S)
+        return wei @ v                                                   # (..., L, Ev)
+    xp = q.xp
+    wei = q @ k.transpose(-2, -1) * scale                                # (..., L, S)
+    if is_causal:                 # query i sees keys 0..i, aligned top-left as torch's tril(ones(L, S))
+        future = Tensor._wrap(xp.triu(xp.ones((L, S), dtype=bool), k=1))   # (L, S)
+        wei = wei.masked_fill(future, -math.inf)
+    if attn_mask is not None and attn_mask.dtype == bool:                # True: takes part
+        wei = wei.masked_fill(~attn_mask, -math.inf)
+    elif attn_mask is not None:                                          # float: added
+        wei = wei + attn_mask
+    wei = wei.softmax(-1)                                                # a fully masked row: zeros
+    if dropout_p:
+        wei = dropout(wei, dropout_p, generator) if dropout_p < 1 else wei * 0.0
+    return wei @ v                                                       # (..., L, Ev)
