@@ -21,7 +21,7 @@ def dropout(x, p, generator=None):
     Fast path (float32 on the GPU): HashDropout, one launch each way and no stored mask.
     Portable: a mask drawn from the generator and saved for backward.
     """
-    if cuda.fusable(x.data):
+    if cuda.fusable(x.array):
         return N.HashDropout.apply(x, p=p, seed=next_seed(generator))
     keep = mt_random.uniform(x.shape, x.dtype, x.device, generator) >= p
     mask = keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - p))
@@ -38,7 +38,7 @@ def scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal, scale
     """
     L, S = q.shape[-2], k.shape[-2]
     if (is_causal and attn_mask is None and L == S and dropout_p < 1
-            and cuda.fusable(q.data, k.data, v.data)):
+            and cuda.fusable(q.array, k.array, v.array)):
         seed = next_seed(generator) if dropout_p else 0
         wei = N.CausalSoftmax.apply(q @ k.transpose(-2, -1), scale=scale, dropout_p=dropout_p,
                                     seed=seed)                           # (..., L, S)
