@@ -12,6 +12,7 @@ differently: NumPy counts an int as an advanced index, torch selects with it fir
 `x[0, :, idx]` is (len(idx), B) in NumPy but (B, len(idx)) in torch. With the ints
 applied in the first step, NumPy's rule on the second step is torch's rule.
 """
+import math
 import numbers
 from typing import NamedTuple
 
@@ -114,6 +115,9 @@ def convert_index(index, shape, device):
     # classify each item once; arrays are converted here, so lists are read once
     items = []
     for it in _as_tuple(index):
+        if isinstance(it, slice) and it.step is not None and it.step <= 0:
+            raise ValueError(f"index: slice step must be positive, got {it.step} (as torch); "
+                             f"use .flip(dim) to reverse")
         if it is None or it is Ellipsis or isinstance(it, slice):
             items.append(it)
         elif _bool_scalar(it) is not None:
@@ -131,28 +135,34 @@ def convert_index(index, shape, device):
                    it[1].ndim if it[0] == 'array' and it[1].dtype == np.bool_ else
                    1 if it[0] == 'array' else 0
                    for it in items if it is not None and it is not Ellipsis)
-    if sum(it is Ellipsis for it in items) > 1:
-        raise IndexError("index: an index can only have a single ellipsis ('...')")
     if consumed > ndim:
         raise IndexError(f"index: too many indices for a tensor of shape {tuple(shape)}: "
                          f"{consumed} indices for {ndim} dims")
 
     basic = []      # the first step
     out_dims = []   # per dim of the first step's result: a slice, or an index array
+    to_check = []   # (position in out_dims, tensor dim) of each integer array
+    kept = 1        # how many elements the non-indexed dims of the result hold
     two_steps = False
     dim = 0         # the tensor dim the next item indexes
     for it in items:
+        if dim >= ndim and not (it is None or it is Ellipsis or it[0] == 'bool'):
+            # only reachable with several ...: torch expands each one to the dims left over
+            raise IndexError(f"index: too many indices for a tensor of shape {tuple(shape)}: "
+                             f"with two ..., each stands for {ndim - consumed} dims")
         if it is None:
             basic.append(None)
             out_dims.append(slice(None))
             two_steps = True
         elif it is Ellipsis:
-            basic.append(Ellipsis)
+            basic.extend([slice(None)] * (ndim - consumed))
             out_dims.extend([slice(None)] * (ndim - consumed))
+            kept *= math.prod(shape[dim:ndim - consumed + dim])
             dim += ndim - consumed
         elif isinstance(it, slice):
             basic.append(it)
             out_dims.append(it)
+            kept *= len(range(*it.indices(shape[dim])))
             dim += 1
         elif it[0] == 'bool':                   # x[True]: a new dim of size 1 (0 if False)
             basic.append(None)
@@ -177,15 +187,37 @@ def convert_index(index, shape, device):
             dim += k
         else:
             basic.append(slice(None))
-            out_dims.append(_check_bounds(it[1], shape[dim], dim, shape, device))
+            to_check.append((len(out_dims), dim))
+            out_dims.append(it[1])
             dim += 1
 
+    if dim > ndim:      # a second ... at the end ran past the last dim: it stands for nothing
+        if any(b != slice(None) for b in basic[ndim - dim:]):
+            raise IndexError(f"index: too many indices for a tensor of shape {tuple(shape)}")
+        del basic[ndim - dim:], out_dims[ndim - dim:]
     arrays = [i for i, d in enumerate(out_dims) if not isinstance(d, slice)]
     if not arrays:
         return TorchIndex(tuple(basic))
-    last = arrays[-1] + 1
+    # torch checks bounds only when it gathers something
+    try:
+        bshape = np.broadcast_shapes(*(out_dims[i].shape for i in arrays))
+    except ValueError:
+        raise IndexError(f"index: shape mismatch: the index tensors of shapes "
+                         f"{[tuple(out_dims[i].shape) for i in arrays]} cannot be broadcast "
+                         f"together") from None
+    gathers = kept * math.prod(shape[dim:]) * math.prod(bshape)
+    for pos, d in to_check:
+        if gathers:
+            out_dims[pos] = _check_bounds(out_dims[pos], shape[d], d, shape, device)
+        elif shape[d]:  # an empty result: any in-range entry gives the same (empty) array
+            out_dims[pos] = xp.clip(out_dims[pos], 0, shape[d] - 1)
+        elif not math.prod(bshape):
+            out_dims[pos] = xp.zeros(bshape, dtype=np.int64)
+        else:
+            out_dims[pos] = _check_bounds(out_dims[pos], shape[d], d, shape, device)
     if not two_steps:      # only slices and arrays: one NumPy index, whose rule is torch's
-        return TorchIndex((), tuple(out_dims[:last]))
+        return TorchIndex((), tuple(out_dims))
+    last = arrays[-1] + 1
     second = tuple(d if not isinstance(d, slice) else slice(None) for d in out_dims[:last])
     return TorchIndex(tuple(basic), second)
 
