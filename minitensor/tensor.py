@@ -152,7 +152,7 @@ class Tensor:
 
     def __index__(self):
         """A one-element integer tensor as a Python index: range(t), seq[t], x[t]."""
-        if self.data.size != 1 or self.dtype.kind not in 'iub':
+        if self.array.size != 1 or self.dtype.kind not in 'iub':
             raise TypeError(f"only integer tensors of a single element can be converted to an "
                             f"index; this one has shape {self.shape} and dtype {self.dtype}")
         return builtins.int(self.item())
