@@ -179,7 +179,9 @@ def main():
     p.add_argument('--compare', default='torch', choices=['torch', 'none'], help="also time the PyTorch twin")
     p.add_argument('--tf32', action='store_true', help="also time TF32 variants (minitensor and torch)")
     p.add_argument('--compile', action='store_true', help="also time torch.compile (SDPA, TF32 if --tf32)")
-    p.add_argument('--portable', action='store_true', help="also time minitensor without its fused kernels")
+    p.add_argument('--portable', action='store_true',
+                   help="also time minitensor with mt.backends.fast_paths = False (the portable xp code: "
+                        "no fused kernels, no cuBLAS calls of its own)")
     p.add_argument('--warmup', type=int, default=5, help='untimed steps first')
     p.add_argument('--rounds', type=int, default=5, help='timed rounds; the median is reported')
     p.add_argument('--steps', type=int, default=10, help='steps per timed round')

@@ -5,14 +5,14 @@ PyTorch's names and semantics: `import minitensor as mt` where you would write
 """
 from . import dtypes
 from .autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from .backend import (backends, get_float32_matmul_precision, gpu_available,
+from .backend import (backends, device, get_float32_matmul_precision, gpu_available,
                       set_float32_matmul_precision, synchronize)
 from .creation import (FUNCTION_FORMS, allclose, arange, cat, concat, concatenate, empty, eye,
                        from_numpy, full, full_like, is_tensor, linspace, multinomial, numel, ones,
                        ones_like, rand, rand_like, randint, randn, randn_like, randperm, stack,
                        tensor, tril, triu, where, zeros, zeros_like)
-from .dtypes import (bool_ as bool, double, float, float16, float32, float64, half, int32, int64,
-                     long)
+from .dtypes import (bfloat16, bool_ as bool, double, float, float16, float32, float64, half, int32,
+                     int64, long)
 from .gradcheck import gradcheck
 from .random import Generator, default_generator, manual_seed
 from .tensor import Tensor
@@ -22,6 +22,7 @@ globals().update(FUNCTION_FORMS)   # mt.sum, mt.exp, mt.softmax, mt.matmul, ...
 from . import nn, optim  # noqa: E402  (they import the names above)
 from . import amp, cuda  # noqa: E402  (torch.cuda's and torch.amp's names, on purpose)
 from .amp import autocast  # noqa: E402
+from .compat import compile, get_default_dtype  # noqa: E402
 from .serialization import load, save  # noqa: E402
 
 __version__ = '0.1.0'

@@ -181,6 +181,55 @@ def normalize_device(device):
     raise ValueError(f"unknown device {device!r}: expected 'cpu' or 'gpu' ('cuda' is accepted as an alias)")
 
 
+class device:
+    """torch.device's shape: mt.device('cuda'), mt.device('cuda', 0), mt.device('cpu').
+
+    .type is 'cuda' or 'cpu' and str() gives torch's spelling; anywhere a device is
+    taken it means what its string means. Tensors report their device as the plain
+    strings 'cpu' / 'gpu', and a device compares equal to the names of the same device
+    ('gpu', 'cuda', 'cuda:0' are one GPU).
+    """
+
+    def __init__(self, type, index=None):
+        if isinstance(type, device):
+            type, index = type.type, type.index if index is None else index
+        text = str(type).lower()
+        if ':' in text:
+            if index is not None:
+                raise ValueError(f"device: type {type!r} already names an index; got index={index} too")
+            text, _, number = text.partition(':')
+            if not number.isdigit():
+                raise ValueError(f"device: invalid device string {type!r} (expected e.g. 'cuda:0')")
+            index = int(number)
+        name = normalize_device(text)
+        self.type = 'cuda' if name == 'gpu' else 'cpu'
+        self.index = index
+
+    def __str__(self):
+        return self.type if self.index is None else f'{self.type}:{self.index}'
+
+    def __repr__(self):
+        return f"device(type='{self.type}')" if self.index is None else f"device(type='{self.type}', index={self.index})"
+
+    def __eq__(self, other):
+        if not isinstance(other, (str, device)):
+            return NotImplemented
+        try:
+            return normalize_device(str(other)) == normalize_device(self.type)
+        except ValueError:
+            return False
+
+    def __hash__(self):
+        return hash(normalize_device(self.type))
+
+
+def is_device_like(obj):
+    """True for 'cpu' / 'gpu' / 'cuda[:n]' strings and mt.device objects (not dtypes)."""
+    if isinstance(obj, device):
+        return True
+    return isinstance(obj, str) and obj.lower().split(':')[0] in ('cpu', 'gpu', 'cuda')
+
+
 def get_xp(device):
     """The array module for a normalized device name."""
     if device == 'cpu':

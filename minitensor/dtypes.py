@@ -16,6 +16,22 @@ half = float16
 
 default_float = float32
 
+
+class UnsupportedDtype:
+    """A torch dtype name minitensor cannot compute in yet. Naming it works (nanoGPT puts
+    torch.bfloat16 in a dict, autocast takes it); making a tensor of it raises TypeError."""
+
+    def __init__(self, name, why):
+        self.name, self.why = name, why
+
+    def __repr__(self):
+        return f'minitensor.{self.name}'
+
+
+# a real bfloat16 (ml_dtypes, bf16 GEMMs) comes with the bf16 work; until then a clear error
+bfloat16 = UnsupportedDtype('bfloat16', "minitensor computes in float16/float32/float64 only (bf16 "
+                                        "support has not landed); use mt.float32")
+
 _by_name = {
     'float32': float32, 'float': float32, 'float64': float64, 'double': float64,
     'float16': float16, 'half': float16, 'int32': int32, 'int': int32,
@@ -27,6 +43,8 @@ def to_dtype(dtype):
     """Accept mt.float32, np.float32, 'float32', python float/int/bool -> np.dtype."""
     if dtype is None:
         return None
+    if isinstance(dtype, UnsupportedDtype):
+        raise TypeError(f"dtype {dtype!r} is not supported: {dtype.why}")
     if isinstance(dtype, str):
         if dtype not in _by_name:
             raise TypeError(f"unknown dtype {dtype!r}; expected one of {sorted(_by_name)}")

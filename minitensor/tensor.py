@@ -17,7 +17,7 @@ from . import autograd, dtypes
 from .arrays import as_array
 from .autograd import backward as run_backward
 from .autograd import is_grad_enabled
-from .backend import device_of, normalize_device, to_device, xp_of
+from .backend import device_of, is_device_like, normalize_device, to_device, xp_of
 from .ops import elementwise as E
 from .ops import index as I
 from .ops import matmul as M
@@ -185,10 +185,13 @@ class Tensor:
         a = to_device(self.array, 'cpu')
         return a if dtype is None else a.astype(dtype)
 
-    def to(self, *args, dtype=None, device=None):
-        """to('gpu'), to(mt.float64), to('cpu', mt.float32): differentiable copies."""
+    def to(self, *args, dtype=None, device=None, non_blocking=False):
+        """to('gpu'), to(mt.float64), to('cpu', mt.float32), to(mt.device('cuda')), to(other):
+        differentiable copies. non_blocking is accepted; the copy is made right away."""
         for a in args:
-            if isinstance(a, str) and a.lower().split(':')[0] in ('cpu', 'gpu', 'cuda'):
+            if isinstance(a, Tensor):
+                dtype, device = a.dtype, a.device
+            elif is_device_like(a):
                 device = a
             else:
                 dtype = a
@@ -202,10 +205,21 @@ class Tensor:
     def cpu(self):
         return self.to('cpu')
 
-    def gpu(self):
+    def gpu(self, device=None, non_blocking=False):
         return self.to('gpu')
 
     cuda = gpu
+
+    @property
+    def is_cuda(self):
+        return self.device == 'gpu'
+
+    def pin_memory(self):
+        """self: host-to-GPU copies need no page-locked staging here (accepted for torch programs)."""
+        return self
+
+    def is_pinned(self):
+        return False
 
     def float(self):
         return self.to(dtypes.float32)

@@ -19,6 +19,26 @@ def device(request):
     return request.param
 
 
+def pytest_addoption(parser):
+    parser.addoption('--no-fast-paths', action='store_true',
+                     help="run with mt.backends.fast_paths = False, i.e. the portable xp code on the "
+                          "GPU too (MINITENSOR_NO_FUSED=1 does the same)")
+
+
+def fast_paths_default(config):
+    """The switch's value for this run: off with --no-fast-paths or MINITENSOR_NO_FUSED=1."""
+    return not (config.getoption('--no-fast-paths') or os.environ.get('MINITENSOR_NO_FUSED'))
+
+
+@pytest.fixture(autouse=True)
+def _fast_paths_as_configured(request):
+    """Every test starts with the run's fast-path setting, whatever the last one left."""
+    on = fast_paths_default(request.config)
+    mt.backends.fast_paths = on
+    yield
+    mt.backends.fast_paths = on
+
+
 @pytest.fixture(autouse=True)
 def _grad_mode_restored():
     """A failing test inside no_grad must not leave grad mode off for the next one."""
