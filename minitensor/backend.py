@@ -5,7 +5,6 @@ library, so one implementation of every op serves both devices.
 """
 import ctypes
 import importlib.util
-import math
 import os
 import sys
 
@@ -272,23 +271,6 @@ def synchronize(device='gpu'):
     """Wait for queued GPU work (for timing); a no-op on the CPU."""
     if normalize_device(device) == 'gpu':
         _load_cupy().cuda.get_current_stream().synchronize()
-
-
-# ---------------------------------------------------------------- special functions
-
-_erf_ufunc = np.frompyfunc(math.erf, 1, 1)
-
-
-def erf(x):
-    """Error function on either backend (exact to float64 rounding)."""
-    if device_of(x) == 'gpu':
-        import cupyx.scipy.special  # noqa: lives beside cupy
-        return cupyx.scipy.special.erf(x)
-    try:
-        from scipy.special import erf as scipy_erf
-        return scipy_erf(x).astype(x.dtype, copy=False)
-    except ImportError:  # numpy has no erf; math.erf per element is exact, just slower
-        return np.asarray(_erf_ufunc(x), dtype=x.dtype)   # a 0-d input gives a Python float
 
 
 # ---------------------------------------------------------------- scatter-add

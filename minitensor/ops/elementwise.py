@@ -7,8 +7,9 @@ import math
 
 from .. import cuda
 from ..autograd import Function
-from ..backend import erf, xp_of
+from ..backend import xp_of
 from .broadcast import unbroadcast
+from .special import erf
 
 # ---------------------------------------------------------------- binary
 
@@ -208,23 +209,30 @@ class GELU(Function):
     def forward(self, a, approximate='none'):
         xp = xp_of(a)
         self.approximate = approximate
-        self.save_for_backward(a)
         if approximate == 'tanh':
+            self.save_for_backward(a)
             inner = math.sqrt(2 / math.pi) * (a + 0.044715 * a ** 3)
             return 0.5 * a * (1 + xp.tanh(inner))
-        return 0.5 * a * (1 + erf(a * (1 / math.sqrt(2))))
+        cdf = erf(a * (1 / math.sqrt(2)))
+        cdf += 1
+        cdf *= 0.5                                # Phi(a), kept: backward needs it too
+        self.save_for_backward(a, cdf)
+        return a * cdf
 
     def backward(self, g):
-        (a,) = self.saved
-        xp = xp_of(a)
+        xp = xp_of(g)
         if self.approximate == 'tanh':           # product rule through the tanh
+            (a,) = self.saved
             k = math.sqrt(2 / math.pi)
             t = xp.tanh(k * (a + 0.044715 * a ** 3))
             dinner = k * (1 + 3 * 0.044715 * a * a)
             return g * (0.5 * (1 + t) + 0.5 * a * (1 - t * t) * dinner)
-        cdf = 0.5 * (1 + erf(a * (1 / math.sqrt(2))))     # Phi(a)
-        pdf = xp.exp(-0.5 * a * a) * (1 / math.sqrt(2 * math.pi))  # phi(a)
-        return g * (cdf + a * pdf)               # d(a Phi(a))/da = Phi + a phi
+        a, cdf = self.saved
+        pdf = xp.exp(-0.5 * a * a)
+        pdf *= 1 / math.sqrt(2 * math.pi)         # phi(a)
+        pdf *= a
+        pdf += cdf
+        return g * pdf                           # d(a Phi(a))/da = Phi + a phi
 
 
 class Abs(Function):
