@@ -80,10 +80,11 @@ def test_zero_d_and_dtypes(dtype):
         assert float(out) == pytest.approx(ref(float(np.array(0.7, dtype=dtype))), rel=1e-3)
 
 
-def test_gelu_costs_a_few_relus():
-    """The exact GELU on nanoGPT's CPU activation size is within a small factor of ReLU
-    (it was 8x the whole step with math.erf per element)."""
-    x = mt.randn(12 * 64, 512)
-    gelu = min(timeit.repeat(lambda: x.gelu(), number=3, repeat=5))
-    relu = min(timeit.repeat(lambda: x.relu(), number=3, repeat=5))
-    assert gelu < 40 * relu, (gelu, relu)
+def test_gelu_is_far_faster_than_math_erf_per_element():
+    """What GELU cost before (math.erf one element at a time, 83% of nanoGPT's CPU step)
+    against what it costs now, on the same array: both are long, so load affects both."""
+    x = mt.randn(12 * 64, 128)
+    per_element = np.frompyfunc(math.erf, 1, 1)
+    before = min(timeit.repeat(lambda: per_element(x.data), number=1, repeat=3))
+    now = min(timeit.repeat(lambda: x.gelu(), number=1, repeat=3))
+    assert now < before / 4, (now, before)

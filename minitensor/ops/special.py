@@ -95,19 +95,29 @@ _tables_on = {}                                  # (xp, dtype) -> the table as x
 
 
 def _grid(x):
-    """(k + 384 as indices, k / 64, d) for the grid point k / 64 nearest to x."""
+    """(k + 384 as indices, k / 64, d) for the grid point k / 64 nearest to x.
+
+    In place where possible: fresh large arrays cost page faults on the CPU.
+    """
     xp = xp_of(x)
-    t = xp.clip(x * _STEPS, -_RANGE * _STEPS, _RANGE * _STEPS)   # x * 64 is exact; NaN stays
-    k = xp.rint(t)
-    d = (t - k) * (1 / _STEPS)                   # exact
-    index = xp.fmax(k, -_RANGE * _STEPS).astype('intp')         # fmax turns NaN into a valid row
+    d = x * _STEPS                               # exact (a power of 2)
+    xp.clip(d, -_RANGE * _STEPS, _RANGE * _STEPS, out=d)          # NaN stays NaN
+    x0 = xp.rint(d)
+    d -= x0
+    d *= 1 / _STEPS                              # exact: x - x0
+    xp.fmax(x0, -_RANGE * _STEPS, out=x0)        # NaN -> a valid row (d carries the NaN)
+    index = x0.astype('intp')
     index += _RANGE * _STEPS
-    return index, k * (1 / _STEPS), d
+    x0 *= 1 / _STEPS
+    return index, x0, d
 
 
-def _take(table, index):
+def _take(table, index, out=None):
     """table[index] for in-range indices (NumPy's take checks bounds unless told to wrap)."""
-    return table.take(index) if is_gpu(table) else table.take(index, mode='wrap')
+    return table.take(index, out=out) if is_gpu(table) else table.take(index, out=out, mode='wrap')
+
+
+_CHUNK = 16000      # CPU: temporaries under glibc's 128 KiB mmap threshold, and in cache
 
 
 def erf(x):
@@ -116,17 +126,34 @@ def erf(x):
         return cuda.erf(x)
     x, back = _working(x)
     xp = xp_of(x)
+    if x.size > _CHUNK and not is_gpu(x):
+        # a dozen temporaries of x's size would each be fresh pages (page faults cost more
+        # than the arithmetic); in chunks they come from the heap and stay in cache
+        flat = x.reshape(-1)
+        out = xp.empty_like(flat)
+        for i in range(0, flat.size, _CHUNK):
+            out[i:i + _CHUNK] = _erf(flat[i:i + _CHUNK])
+        out = out.reshape(x.shape)
+    else:                                        # (1-d: NumPy turns 0-d results into scalars)
+        out = _erf(x.reshape(-1)).reshape(x.shape)
+    return out if back is None else out.astype(back)
+
+
+def _erf(x):
+    """erf on a float32 or float64 array (the math; erf() above dispatches and chunks)."""
+    xp = xp_of(x)
     index, x0, d = _grid(x)
     key = (xp, x.dtype)
     if key not in _tables_on:
         _tables_on[key] = [xp.asarray(c, dtype=x.dtype) for c in _ERF_TABLE]
     table = _tables_on[key]
     if x.dtype.name == 'float32':                # degree 3, the coefficients computed in place
-        # erf(x0) + 2/sqrt(pi) e^{-x0^2} (d - x0 d^2 + (2 x0^2 - 1)/3 d^3)
-        q = x0 * x0
-        c1 = xp.exp(-q)
+        # erf(x0) + 2/sqrt(pi) e^{-x0^2} (d - x0 d^2 + (2 x0^2 - 1)/3 d^3), in place
+        c1 = x0 * x0
+        q = c1 * (2 / 3)
+        xp.negative(c1, out=c1)
+        xp.exp(c1, out=c1)
         c1 *= _TWO_OVER_SQRT_PI
-        q *= 2 / 3
         q -= 1 / 3
         q *= d
         q -= x0
@@ -134,16 +161,16 @@ def erf(x):
         q += 1
         q *= d
         q *= c1
-        q += _take(table[0], index)
+        q += _take(table[0], index, out=x0)
         out = q
     else:                                        # float64: degree 7 from the table
-        out = _take(table[-1], index) * d
+        out = _take(table[-1], index)
+        out *= d
         for c in table[-2:0:-1]:
-            out += _take(c, index)
+            out += _take(c, index, out=x0)
             out *= d
-        out += _take(table[0], index)
-    out = xp.copysign(out, x)                    # erf is odd: erf(-0.0) is -0.0, as torch
-    return xp.asarray(out if back is None else out.astype(back))   # 0-d stays an array
+        out += _take(table[0], index, out=x0)
+    return xp.copysign(out, x, out=out)          # erf is odd: erf(-0.0) is -0.0, as torch
 
 
 def erfc(x):
