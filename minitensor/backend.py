@@ -255,6 +255,21 @@ def cupy_module():
     return _load_cupy()
 
 
+def nccl_module():
+    """cupy.cuda.nccl, CuPy's NCCL binding, for minitensor.distributed's 'nccl' backend."""
+    _load_cupy()
+    try:
+        from cupy.cuda import nccl   # noqa: lives beside cupy
+    except ImportError as e:
+        raise RuntimeError(f"distributed: backend 'nccl' needs CuPy's NCCL binding ({e}); install "
+                           f"NVIDIA's NCCL wheel (pip install nvidia-nccl-cu13, or -cu12 for CUDA 12), "
+                           f"or use backend 'gloo' or 'mpi'") from None
+    if not getattr(nccl, 'available', True):
+        raise RuntimeError("distributed: CuPy finds no NCCL library; install NVIDIA's NCCL wheel "
+                           "(pip install nvidia-nccl-cu13, or -cu12) or use backend 'gloo' or 'mpi'")
+    return nccl
+
+
 def to_device(array, device):
     """Copy an array to `device` ('cpu'|'gpu'); no copy if it already lives there."""
     if device == 'cpu':
