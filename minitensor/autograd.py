@@ -8,6 +8,7 @@ Rule that keeps this simple and fast: gradient arrays are never modified in plac
 A backward may therefore hand the very same array to two inputs (as `a + b` does).
 """
 import functools
+import weakref
 
 _grad_enabled = True
 Tensor = None      # minitensor.tensor.Tensor; tensor.py binds it when it loads (it imports this module)
@@ -109,6 +110,61 @@ class Function:
         return f"<{self.name}Backward>"
 
 
+# ------------------------------------------------------------ post-accumulate-grad hooks
+
+_post_accumulate_hooks = {}   # id(leaf) -> [hook(leaf)]; empty, backward skips all hook work
+
+
+def register_post_accumulate_grad_hook(leaf, hook):
+    """Call hook(leaf) once per backward, after every contribution to leaf.grad of that
+    backward has been summed in (torch's Tensor.register_post_accumulate_grad_hook:
+    DistributedDataParallel starts a bucket's all-reduce from it). Returns a handle
+    whose remove() unregisters the hook."""
+    if not leaf.requires_grad or leaf.grad_fn is not None:
+        raise RuntimeError("register_post_accumulate_grad_hook: only leaf tensors that require grad "
+                           "accumulate a .grad (this one is " +
+                           ("a non-leaf)" if leaf.grad_fn is not None else "a tensor without requires_grad)"))
+    key = id(leaf)
+    if key not in _post_accumulate_hooks:
+        _post_accumulate_hooks[key] = []
+        weakref.finalize(leaf, _post_accumulate_hooks.pop, key, None)
+    _post_accumulate_hooks[key].append(hook)
+    return _HookHandle(key, hook)
+
+
+class _HookHandle:
+    """remove() takes the hook off again (as torch's RemovableHandle)."""
+
+    def __init__(self, key, hook):
+        self.key, self.hook = key, hook
+
+    def remove(self):
+        hooks = _post_accumulate_hooks.get(self.key)
+        if hooks and self.hook in hooks:
+            hooks.remove(self.hook)
+            if not hooks:
+                del _post_accumulate_hooks[self.key]
+
+
+def _hooked_leaves_by_last_use(order):
+    """{position in order: [hooked leaves whose last consumer is there]}: a leaf's gradient
+    is complete once the last op that uses it has run its backward."""
+    last = {}
+    for i, fn in enumerate(order):
+        for t, needs in zip(fn.inputs, fn.needs_grad):
+            if needs and t.grad_fn is None and id(t) in _post_accumulate_hooks:
+                last[id(t)] = (i, t)
+    by_position = {}
+    for i, t in last.values():
+        by_position.setdefault(i, []).append(t)
+    return by_position
+
+
+def _run_post_accumulate_hooks(leaf):
+    for hook in list(_post_accumulate_hooks.get(id(leaf), ())):
+        hook(leaf)
+
+
 def _topological_order(root):
     """Every Function reachable from root's grad_fn, each after all its consumers.
 
@@ -186,14 +242,21 @@ def backward(tensor, gradient=None, retain_graph=False):
 
     if tensor.grad_fn is None:          # a leaf: its gradient is the seed itself
         tensor._accumulate_grad(_private(grad, gradient is not None))
+        if _post_accumulate_hooks:
+            _run_post_accumulate_hooks(tensor)
         return
 
     handed = set() if gradient is None else {id(grad)}   # arrays already owned elsewhere
     grads = {}                          # grad_fn id -> gradient w.r.t. its output(s)
     _add_grad(grads, tensor, grad)
-    for fn in _topological_order(tensor):
+    order = _topological_order(tensor)
+    hooks_at = _hooked_leaves_by_last_use(order) if _post_accumulate_hooks else None
+    reached = set()                     # hooked leaves that received a gradient
+    for i, fn in enumerate(order):
         out_grad = grads.pop(id(fn), None)
         if out_grad is None:            # no path from the root reaches this op's output
+            if hooks_at and i in hooks_at:
+                _fire(hooks_at[i], reached)
             continue
         in_grads = fn.backward(out_grad)
         if not isinstance(in_grads, tuple):
@@ -207,7 +270,18 @@ def backward(tensor, gradient=None, retain_graph=False):
             if t.grad_fn is None:
                 t._accumulate_grad(_private(g, id(g) in handed))
                 handed.add(id(g))
+                if hooks_at is not None:
+                    reached.add(id(t))
             else:
                 _add_grad(grads, t, g)
         if not retain_graph:
             fn.release()
+        if hooks_at and i in hooks_at:
+            _fire(hooks_at[i], reached)
+
+
+def _fire(leaves, reached):
+    """Post-accumulate hooks of the leaves whose last use just ran, if they got a gradient."""
+    for t in leaves:
+        if id(t) in reached:
+            _run_post_accumulate_hooks(t)

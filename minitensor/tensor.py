@@ -241,6 +241,11 @@ class Tensor:
 
     # ------------------------------------------------------------ autograd
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """hook(self) runs once per backward, after this leaf's .grad holds all of that
+        backward's contributions (as torch). Returns a handle with remove()."""
+        return autograd.register_post_accumulate_grad_hook(self, hook)
+
     def backward(self, gradient=None, retain_graph=False):
         """Fill .grad of every leaf that requires grad with dSelf/dLeaf (summed over calls)."""
         run_backward(self, gradient, retain_graph)

@@ -60,6 +60,14 @@ class NCCLBackend:
 
         return Work(wait)
 
+    def new_side_stream(self):
+        """A stream for DDP's bucket reductions, so they overlap the rest of backward."""
+        return self.cp.cuda.Stream(non_blocking=True)
+
+    def follow_current_stream(self, stream):
+        """Make `stream` wait for the work queued so far on the current stream."""
+        stream.wait_event(self.cp.cuda.get_current_stream().record())
+
     # ------------------------------------------------------------ array collectives
 
     def all_reduce(self, array, op, async_op=False, stream=None):

@@ -4,3 +4,4 @@ from .layers import (GELU, CrossEntropyLoss, Dropout, Embedding, Identity, Layer
                      ModuleList, MSELoss, ReLU, Sequential, Sigmoid, Softmax, Tanh)
 from .module import Module
 from .parameter import Parameter
+from . import parallel  # noqa: E402  (needs Module)

@@ -1,0 +1,2 @@
+"""minitensor.nn.parallel: DistributedDataParallel, as torch.nn.parallel."""
+from .distributed import DistributedDataParallel
