@@ -79,7 +79,7 @@ def main():
     if rank != 0:
         with mt.no_grad():
             for p in model.parameters():
-                p.data = p.data + 1.0     # differs from rank 0 until DDP broadcasts
+                p.data += 1.0     # differs from rank 0 until DDP broadcasts
     # a tiny bucket cap: several buckets, so per-bucket readiness is exercised
     ddp = DDP(model, bucket_cap_mb=300 / 2 ** 20)
     opt = mt.optim.AdamW(ddp.parameters(), lr=1e-2)

@@ -229,7 +229,7 @@ def get_backend(group=None):
 def _array(op, tensor):
     if not isinstance(tensor, Tensor):
         raise TypeError(f"{op}: expected a Tensor, got {type(tensor).__name__}")
-    return tensor.data
+    return tensor.array
 
 
 def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
@@ -258,7 +258,7 @@ def all_gather(tensor_list, tensor, group=None, async_op=False):
         if _array('all_gather', t).shape != array.shape:
             raise ValueError(f"all_gather: output shape {tuple(t.shape)} differs from the input's "
                              f"{tuple(array.shape)}")
-    work = g.backend.all_gather([t.data for t in tensor_list], array)
+    work = g.backend.all_gather([t.array for t in tensor_list], array)
     return work if async_op else None
 
 

@@ -82,8 +82,8 @@ class DistributedDataParallel(Module):
     def _broadcast_from_rank0(self, tensors):
         with no_grad():
             for t in tensors:
-                if not t.data.flags.c_contiguous:
-                    t.data = t.xp.ascontiguousarray(t.data)
+                if not t.array.flags.c_contiguous:
+                    t.array = t.xp.ascontiguousarray(t.array)
                 dist.broadcast(t, src=0)
 
     def _build_buckets(self, cap_bytes):
@@ -93,11 +93,11 @@ class DistributedDataParallel(Module):
         current, size, key = [], 0, None
         for _, p in reversed(self._named_params):
             p_key = (p.device, p.dtype)
-            if current and (size + p.data.nbytes > cap_bytes or p_key != key):
+            if current and (size + p.array.nbytes > cap_bytes or p_key != key):
                 self._buckets.append(_Bucket(current, current[0].xp))
                 current, size = [], 0
             current.append(p)
-            size += p.data.nbytes
+            size += p.array.nbytes
             key = p_key
         if current:
             self._buckets.append(_Bucket(current, current[0].xp))
@@ -182,7 +182,7 @@ class DistributedDataParallel(Module):
             if p.grad is None:            # an unused parameter (find_unused_parameters)
                 flat[...] = 0
             else:
-                flat[...] = p.grad.data.reshape(-1)
+                flat[...] = p.grad.array.reshape(-1)
 
     def _finish(self):
         """Wait for every bucket, then point each .grad at its slice of the averaged buffer."""
