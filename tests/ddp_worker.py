@@ -69,13 +69,14 @@ def main():
     ap.add_argument('--mode', default='train', choices=['train', 'no_sync', 'mismatch', 'die'])
     ap.add_argument('--steps', type=int, default=3)
     ap.add_argument('--out', default=None)
+    ap.add_argument('--device', default='cpu')
     args = ap.parse_args()
 
     dist.init_process_group(args.backend, timeout=60)
     rank, world = dist.get_rank(), dist.get_world_size()
     if rank != 0:
         mt.manual_seed(rank)          # DDP's broadcast must make the replicas equal anyway
-    model = make_model(16 + (rank if args.mode == 'mismatch' else 0))
+    model = make_model(16 + (rank if args.mode == 'mismatch' else 0)).to(args.device)
     if rank != 0:
         with mt.no_grad():
             for p in model.parameters():
@@ -88,7 +89,7 @@ def main():
         if args.mode == 'die' and rank == world - 1 and step == 1:
             os.kill(os.getpid(), signal.SIGKILL)
         x, y = batch(step)
-        x, y = x[rank * share:(rank + 1) * share], y[rank * share:(rank + 1) * share]
+        x, y = x[rank * share:(rank + 1) * share].to(args.device), y[rank * share:(rank + 1) * share].to(args.device)
         opt.zero_grad(set_to_none=True)
         if args.mode == 'no_sync':    # two micro-batches, communication on the second only
             half = share // 2
@@ -99,7 +100,7 @@ def main():
             ddp(x, y).backward()
         opt.step()
     if rank == 0 and args.out:
-        np.savez(args.out, **{n: p.detach().numpy() for n, p in ddp.module.named_parameters()})
+        np.savez(args.out, **{n: p.detach().cpu().numpy() for n, p in ddp.module.named_parameters()})
     dist.destroy_process_group()
 
 

@@ -7,6 +7,7 @@ enqueued on a CUDA stream (the current one unless a stream is given) and never b
 host; Work.wait() orders the current stream after them. float32/float64/float16/bfloat16
 and integer arrays reduce in their own dtype; AVG is NCCL's ncclAvg (NCCL >= 2.10).
 """
+import platform
 import struct
 
 from ..backend import cupy_module, device_of, nccl_module
@@ -16,7 +17,10 @@ from .common import ReduceOp, Work, check_op, divide_in_place
 _NCCL_DTYPES = {'int8': 0, 'uint8': 1, 'int32': 2, 'uint32': 3, 'int64': 4, 'uint64': 5,
                 'float16': 6, 'float32': 7, 'float64': 8, 'bfloat16': 9}
 _NCCL_OPS = {ReduceOp.SUM: 0, ReduceOp.PRODUCT: 1, ReduceOp.MAX: 2, ReduceOp.MIN: 3, ReduceOp.AVG: 4}
-_UNIQUE_ID = struct.Struct('128b')      # ncclUniqueId: 128 signed chars, as CuPy hands them
+# ncclUniqueId: 128 C chars, which CuPy hands out (and takes back) as Python ints: signed
+# on x86-64, unsigned on ARM and POWER, where C's char is unsigned
+_CHAR_IS_UNSIGNED = platform.machine().lower() in ('aarch64', 'arm64', 'armv7l', 'ppc64le', 's390x')
+_UNIQUE_ID = struct.Struct('128B' if _CHAR_IS_UNSIGNED else '128b')
 
 
 class NCCLBackend:
