@@ -14,6 +14,12 @@ from ..ops import matmul as M
 from ..ops import nn as N
 from ..random_hash import next_seed
 from ..tensor import Tensor
+from .functional_conv import (adaptive_avg_pool1d, adaptive_avg_pool2d, avg_pool1d,  # noqa: F401
+                              avg_pool2d, batch_norm, conv1d, conv2d, max_pool1d, max_pool2d,
+                              one_hot, pad)
+from .functional_loss import (_reduction, binary_cross_entropy, binary_cross_entropy_with_logits,  # noqa: F401
+                              cosine_similarity, cross_entropy, huber_loss, kl_div, l1_loss,
+                              mse_loss, nll_loss, normalize, smooth_l1_loss)
 
 
 def linear(input, weight, bias=None):
@@ -30,20 +36,43 @@ def linear(input, weight, bias=None):
     return M.Linear.apply(input, weight) if bias is None else M.Linear.apply(input, weight, bias)
 
 
-def embedding(input, weight):
-    """weight[input]: rows of the table picked by integer indices of any shape."""
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
+              scale_grad_by_freq=False, sparse=False):
+    """weight[input]: rows of the table picked by integer indices of any shape.
+
+    padding_idx: that row gets no gradient. max_norm: each row looked up whose norm
+    exceeds max_norm is first rescaled IN PLACE to that norm (as torch does).
+    """
     if not isinstance(input, Tensor) or input.dtype.kind not in 'iu':
         raise TypeError(f"embedding: indices must be an integer tensor, got "
                         f"{getattr(input, 'dtype', type(input).__name__)}; use .long()")
     if input.device != weight.device:
         raise RuntimeError(f"embedding: indices are on {input.device} but the weight is on "
                            f"{weight.device}; move them with .to('{weight.device}')")
+    if scale_grad_by_freq or sparse:
+        raise NotImplementedError("embedding: scale_grad_by_freq and sparse are not supported")
     n = weight.shape[0]
     if input.device == 'cpu' and input.numel() and (input.array.min() < 0 or input.array.max() >= n):
         bad = input.array[(input.array < 0) | (input.array >= n)].reshape(-1)[0]
         raise IndexError(f"embedding: index {int(bad)} is out of range for an embedding table with "
                          f"{n} rows (valid indices are 0..{n - 1})")
-    return I.Embedding.apply(weight, idx=input.array)
+    if padding_idx is not None:
+        if not -n <= padding_idx < n:
+            raise ValueError(f"embedding: padding_idx {padding_idx} must be within num_embeddings ({n})")
+        padding_idx %= n
+    if max_norm is not None:
+        _renorm_rows(weight, input.array, max_norm, norm_type)
+    return I.Embedding.apply(weight, idx=input.array, padding_idx=padding_idx)
+
+
+def _renorm_rows(weight, idx, max_norm, norm_type):
+    """Rows of `weight` named in idx whose norm exceeds max_norm, scaled down to it (no graph)."""
+    xp = weight.xp
+    rows = xp.unique(idx.reshape(-1))
+    w = weight.array[rows]
+    norms = (xp.abs(w) ** norm_type).sum(axis=1) ** (1.0 / norm_type)
+    scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0).astype(w.dtype)
+    weight.array[rows] = w * scale[:, None]
 
 
 def relu(input):
@@ -82,8 +111,8 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     for name, p in (('weight', weight), ('bias', bias)):
         if p is not None and p.shape != normalized_shape:
             raise ValueError(f"layer_norm: {name} has shape {p.shape}, expected {normalized_shape}")
-    if weight is None and bias is not None:
-        raise ValueError("layer_norm: a bias without a weight is not supported; pass both or neither")
+    if weight is None and bias is not None:   # the Function takes a bias only after a weight
+        weight = Tensor._wrap(input.xp.ones(normalized_shape, dtype=input.dtype))
     inputs = [t for t in (input, weight, bias) if t is not None]
     return N.LayerNorm.apply(*inputs, n_axes=n, eps=eps)
 
@@ -183,70 +212,3 @@ def causal_softmax(scores, scale=1.0, dropout_p=0.0, training=True, generator=No
     p = dropout_p if training else 0.0
     seed = next_seed(generator) if p else 0
     return N.CausalSoftmax.apply(scores, scale=scale, dropout_p=p, seed=seed)
-
-
-def cross_entropy(input, target, weight=None, ignore_index=-100, reduction='mean',
-                  label_smoothing=0.0):
-    """Softmax cross-entropy from logits, fused: (N, C) with (N,) targets, or (N, C, d...)
-    with (N, d...) targets, as torch."""
-    if weight is not None:
-        raise ValueError("cross_entropy: per-class weight= is not supported; pass weight=None")
-    if reduction not in ('mean', 'sum', 'none'):
-        raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
-    if not isinstance(target, Tensor):
-        target = Tensor(target, device=input.device)
-    if target.dtype.kind not in 'iu':
-        raise TypeError(f"cross_entropy: expected integer class indices as target, got {target.dtype} "
-                        f"(probability targets are not supported); use target.long()")
-    if input.ndim == 1:                                  # a single sample: (C,) with ()
-        input, target = input.unsqueeze(0), target.reshape(1)
-        squeeze = True
-    else:
-        squeeze = False
-    if input.ndim < 2 or target.shape != input.shape[:1] + input.shape[2:]:
-        raise ValueError(f"cross_entropy: expected input (N, C) with target (N,), or (N, C, d...) with "
-                         f"(N, d...), but got input {input.shape} and target {target.shape}; for a "
-                         f"language model use logits.view(B*T, C) and targets.view(B*T)")
-    if input.device != target.device:
-        raise RuntimeError(f"cross_entropy: input is on {input.device} but target is on {target.device}")
-    c = input.shape[1]
-    extra_shape = target.shape
-    if input.ndim > 2:                                   # (N, C, d...) -> (N*d..., C)
-        axes = (0,) + tuple(range(2, input.ndim)) + (1,)
-        input = input.permute(*axes).reshape(-1, c)
-        target = target.reshape(-1)
-    t = target.array
-    if target.device == 'cpu':
-        bad = (t != ignore_index) & ((t < 0) | (t >= c))
-        if bad.any():
-            raise IndexError(f"cross_entropy: target {int(t[bad][0])} is out of bounds for {c} classes "
-                             f"(valid targets are 0..{c - 1}, or ignore_index={ignore_index})")
-    loss = N.CrossEntropy.apply(input, target=t.astype(np.int64, copy=False), ignore_index=ignore_index,
-                                reduction=reduction, label_smoothing=label_smoothing)
-    if reduction == 'none':
-        return loss.reshape(()) if squeeze else loss.reshape(extra_shape)
-    return loss
-
-
-def nll_loss(input, target, ignore_index=-100, reduction='mean'):
-    """Negative log-likelihood of log-probabilities: -input[i, target[i]]."""
-    n = input.shape[0]
-    keep = (target != ignore_index)
-    safe = Tensor._wrap(input.xp.where(keep.array, target.array, 0))
-    picked = -input[Tensor._wrap(input.xp.arange(n)), safe] * keep.float().to(input.dtype)
-    if reduction == 'none':
-        return picked
-    if reduction == 'sum':
-        return picked.sum()
-    return picked.sum() / keep.float().sum().to(input.dtype)
-
-
-def mse_loss(input, target, reduction='mean'):
-    diff = input - target
-    sq = diff * diff
-    if reduction == 'none':
-        return sq
-    return sq.sum() if reduction == 'sum' else sq.mean()
-

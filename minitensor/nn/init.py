@@ -52,6 +52,8 @@ def kaiming_uniform_(tensor, a=math.sqrt(5), generator=None):
 
     With torch's default a = sqrt(5) for nn.Linear this is U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
     """
+    if tensor.numel() == 0:       # nothing to fill (nn.Linear(0, n)); fan_in would be 0
+        return tensor
     gain = math.sqrt(2.0 / (1 + a * a))
     bound = gain * math.sqrt(3.0 / fan_in(tensor))
     return uniform_(tensor, -bound, bound, generator)

@@ -31,18 +31,55 @@ class Linear(Module):
 
 
 class Embedding(Module):
-    """A lookup table of num_embeddings rows of size embedding_dim, init N(0, 1) as torch."""
+    """A lookup table of num_embeddings rows of size embedding_dim, init N(0, 1) as torch.
 
-    def __init__(self, num_embeddings, embedding_dim, device='cpu', dtype=None):
+    padding_idx: that row starts at zero and never gets a gradient. max_norm: rows
+    looked up are first rescaled in place to norm at most max_norm (as torch).
+    """
+
+    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None,
+                 norm_type=2.0, scale_grad_by_freq=False, sparse=False, _weight=None,
+                 _freeze=False, device='cpu', dtype=None):
         super().__init__()
+        if padding_idx is not None:
+            if not -num_embeddings <= padding_idx < num_embeddings:
+                raise AssertionError(f"Embedding: padding_idx {padding_idx} must be within "
+                                     f"num_embeddings ({num_embeddings})")
+            padding_idx %= num_embeddings
+        if scale_grad_by_freq or sparse:
+            raise NotImplementedError("Embedding: scale_grad_by_freq and sparse are not supported")
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
-        self.weight = Parameter(creation.randn(num_embeddings, embedding_dim, device=device, dtype=dtype))
+        self.padding_idx, self.max_norm, self.norm_type = padding_idx, max_norm, norm_type
+        if _weight is None:
+            self.weight = Parameter(creation.randn(num_embeddings, embedding_dim, device=device, dtype=dtype),
+                                    requires_grad=not _freeze)
+            if padding_idx is not None:
+                self.weight.array[padding_idx] = 0
+        else:
+            if tuple(_weight.shape) != (num_embeddings, embedding_dim):
+                raise ValueError(f"Embedding: _weight has shape {tuple(_weight.shape)}, expected "
+                                 f"({num_embeddings}, {embedding_dim})")
+            self.weight = Parameter(_weight, requires_grad=not _freeze)
+
+    @classmethod
+    def from_pretrained(cls, embeddings, freeze=True, padding_idx=None, max_norm=None, norm_type=2.0):
+        """An Embedding whose table is `embeddings` (2-d); frozen unless freeze=False."""
+        if embeddings.ndim != 2:
+            raise ValueError(f"Embedding.from_pretrained: embeddings must be 2-d, got {embeddings.shape}")
+        rows, dim = embeddings.shape
+        return cls(rows, dim, padding_idx=padding_idx, max_norm=max_norm, norm_type=norm_type,
+                   _weight=embeddings, _freeze=freeze)
 
     def forward(self, idx):
-        return F.embedding(idx, self.weight)
+        return F.embedding(idx, self.weight, self.padding_idx, self.max_norm, self.norm_type)
 
     def extra_repr(self):
-        return f"{self.num_embeddings}, {self.embedding_dim}"
+        s = f"{self.num_embeddings}, {self.embedding_dim}"
+        if self.padding_idx is not None:
+            s += f", padding_idx={self.padding_idx}"
+        if self.max_norm is not None:
+            s += f", max_norm={self.max_norm}"
+        return s
 
 
 class LayerNorm(Module):
@@ -120,75 +157,39 @@ class Softmax(Module):
 
 
 class Identity(Module):
+    """Returns its input; accepts (and ignores) any constructor arguments, as torch."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
     def forward(self, x):
         return x
 
 
-class Sequential(Module):
-    """Modules applied in order; indexable, as torch."""
+class Flatten(Module):
+    """Flatten dims start_dim..end_dim into one (the batch dim 0 stays, by default)."""
 
-    def __init__(self, *modules):
+    def __init__(self, start_dim=1, end_dim=-1):
         super().__init__()
-        for i, m in enumerate(modules):
-            self.add_module(str(i), m)
+        self.start_dim, self.end_dim = start_dim, end_dim
 
     def forward(self, x):
-        for m in self._modules.values():
-            x = m(x)
-        return x
+        return x.flatten(self.start_dim, self.end_dim)
 
-    def __getitem__(self, i):
-        return list(self._modules.values())[i]
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
+    def extra_repr(self):
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
-class ModuleList(Module):
-    """A list of sub-modules, registered so their parameters are found."""
+class Unflatten(Module):
+    """Split dim `dim` into `unflattened_size` (one entry may be -1)."""
 
-    def __init__(self, modules=()):
+    def __init__(self, dim, unflattened_size):
         super().__init__()
-        for m in modules:
-            self.append(m)
+        self.dim, self.unflattened_size = dim, tuple(unflattened_size)
 
-    def append(self, module):
-        self.add_module(str(len(self._modules)), module)
-        return self
+    def forward(self, x):
+        dim = self.dim % x.ndim if x.ndim else 0
+        return x.reshape(x.shape[:dim] + self.unflattened_size + x.shape[dim + 1:])
 
-    def extend(self, modules):
-        for m in modules:
-            self.append(m)
-        return self
-
-    def __getitem__(self, i):
-        items = list(self._modules.values())
-        return ModuleList(items[i]) if isinstance(i, slice) else items[i]
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-
-class CrossEntropyLoss(Module):
-    def __init__(self, ignore_index=-100, reduction='mean', label_smoothing=0.0):
-        super().__init__()
-        self.ignore_index, self.reduction, self.label_smoothing = ignore_index, reduction, label_smoothing
-
-    def forward(self, input, target):
-        return F.cross_entropy(input, target, ignore_index=self.ignore_index,
-                               reduction=self.reduction, label_smoothing=self.label_smoothing)
-
-
-class MSELoss(Module):
-    def __init__(self, reduction='mean'):
-        super().__init__()
-        self.reduction = reduction
-
-    def forward(self, input, target):
-        return F.mse_loss(input, target, self.reduction)
+    def extra_repr(self):
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

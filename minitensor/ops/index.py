@@ -274,12 +274,18 @@ class GetItem(Function):
 
 
 class Embedding(Function):
-    """weight[idx] for an integer array idx of any shape: (..., ) -> (..., dim)."""
+    """weight[idx] for an integer array idx of any shape: (..., ) -> (..., dim).
 
-    def forward(self, weight, idx=None):
-        self.num_rows, self.idx = weight.shape[0], idx
+    The row padding_idx (if given) gets no gradient, as torch's padding row.
+    """
+
+    def forward(self, weight, idx=None, padding_idx=None):
+        self.num_rows, self.idx, self.padding_idx = weight.shape[0], idx, padding_idx
         return weight[idx]
 
     def backward(self, g):                       # rows picked k times get k contributions
         flat_idx = self.idx.reshape(-1)
-        return index_add_rows(self.num_rows, flat_idx, g.reshape(flat_idx.size, -1))
+        grad = index_add_rows(self.num_rows, flat_idx, g.reshape(flat_idx.size, -1))
+        if self.padding_idx is not None:
+            grad[self.padding_idx] = 0
+        return grad

@@ -145,6 +145,10 @@ class LayerNorm(Function):
         if self.fused:                                      # one warp per row; saves x, mean, rstd
             y, self.saved = cuda.layer_norm_forward(x, weight, bias, eps)
             return y
+        # float16 statistics overflow (300**2 > 65504) and lose the mean: work in float32
+        self.dtype = x.dtype
+        if x.dtype == xp.float16:
+            x = x.astype(xp.float32)
         xhat = x - x.mean(axis=axes, keepdims=True)         # centered; fresh, so in place below
         var = (xhat * xhat).mean(axis=axes, keepdims=True)
         rstd = 1 / xp.sqrt(var + eps)                       # (..., 1)
@@ -153,7 +157,7 @@ class LayerNorm(Function):
         out = xhat * weight if weight is not None else xhat.copy()
         if bias is not None:
             out += bias
-        return out
+        return out.astype(self.dtype, copy=False)
 
     def backward(self, g):
         if self.fused:
@@ -161,14 +165,17 @@ class LayerNorm(Function):
         xhat, rstd, weight = self.saved
         axes = self.axes
         lead = tuple(range(g.ndim - len(axes)))            # the batch axes
+        g = g.astype(xhat.dtype, copy=False)                # float16 in float32, as forward
         dxhat = g * weight if weight is not None else g
         dx = xhat * (dxhat * xhat).mean(axis=axes, keepdims=True)   # built in place, one buffer
         xp_of(g).subtract(dxhat, dx, out=dx)
         dx -= dxhat.mean(axis=axes, keepdims=True)
         dx *= rstd
-        dw = (g * xhat).sum(axis=lead) if self.has_weight else None
-        db = g.sum(axis=lead) if self.has_bias else None
-        return (dx,) + ((dw,) if self.has_weight else ()) + ((db,) if self.has_bias else ())
+        dtype = self.dtype
+        dw = (g * xhat).sum(axis=lead).astype(dtype, copy=False) if self.has_weight else None
+        db = g.sum(axis=lead).astype(dtype, copy=False) if self.has_bias else None
+        return ((dx.astype(dtype, copy=False),) + ((dw,) if self.has_weight else ())
+                + ((db,) if self.has_bias else ()))
 
 
 class Dropout(Function):
