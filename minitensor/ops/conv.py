@@ -11,8 +11,10 @@ backward:  dweight_g = dout_g (O/G, N*P) @ cols_g^T
 """
 import itertools
 
+from .. import cuda
 from ..autograd import Function
-from ..backend import matmul, xp_of
+from ..backend import xp_of
+from ..cuda.blas import matmul
 
 
 def out_size(size, lo, hi, k, stride, dilation):
@@ -48,6 +50,7 @@ class ConvNd(Function):
         kernel = weight.shape[2:]
         self.x_shape, self.padding, self.stride, self.dilation = x.shape, padding, stride, dilation
         self.groups, self.has_bias = groups, bias is not None
+        self.fused = cuda.fusable(x, weight)          # strided-batched cuBLAS for the groups
         xpad = x
         if any(lo or hi for lo, hi in padding):
             xpad = xp.pad(x, ((0, 0), (0, 0)) + tuple(padding))
@@ -58,7 +61,7 @@ class ConvNd(Function):
         view = window_view(xp, xpad, groups, kernel, out_shape, stride, dilation)
         cols = xp.ascontiguousarray(view).reshape(groups, k_numbers, n * _prod(out_shape))  # (G, K, N*P)
         w = weight.reshape(groups, o_ch // groups, k_numbers)                                # (G, O/G, K)
-        out = matmul(w, cols) if groups > 1 else matmul(w[0], cols[0])[None]                  # (G, O/G, N*P)
+        out = matmul(w, cols, self.fused) if groups > 1 else matmul(w[0], cols[0], self.fused)[None]                  # (G, O/G, N*P)
         out = out.reshape((o_ch, n) + out_shape)
         out = xp.ascontiguousarray(xp.moveaxis(out, 1, 0))                                   # (N, O, *o)
         if bias is not None:
@@ -76,12 +79,12 @@ class ConvNd(Function):
         g2 = xp.ascontiguousarray(xp.moveaxis(g, 0, 1)).reshape(groups, o_ch // groups, -1)
         dx = dw = db = None
         if self.needs_grad[1]:
-            dw = matmul(g2, cols.transpose(0, 2, 1)).reshape(weight.shape)      # (G, O/G, K)
+            dw = matmul(g2, cols.transpose(0, 2, 1), self.fused).reshape(weight.shape)      # (G, O/G, K)
         if self.has_bias and self.needs_grad[2]:
             db = g.sum(axis=(0,) + tuple(range(2, g.ndim)))
         if self.needs_grad[0]:
             w = weight.reshape(groups, o_ch // groups, k_numbers)
-            dcols = matmul(w.transpose(0, 2, 1), g2)                              # (G, K, N*P)
+            dcols = matmul(w.transpose(0, 2, 1), g2, self.fused)                              # (G, K, N*P)
             c = self.x_shape[1]
             kernel = weight.shape[2:]
             dcols = dcols.reshape((c,) + tuple(kernel) + (n,) + self.out_shape)   # (C, *k, N, *o)

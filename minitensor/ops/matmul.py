@@ -63,7 +63,8 @@ class Linear(Function):
         self.fused = cuda.fusable(x, weight)      # TF32-aware GEMMs, the bias gradient by GEMV
         # fold the leading dims into rows: NumPy would otherwise run one small GEMM
         # per leading index instead of one large one
-        out = matmul(x.reshape(-1, x.shape[-1]), weight.T, self.fused)   # (rows, out)
+        rows = _prod(x.shape[:-1])                # not reshape(-1, in): that fails when in = 0
+        out = matmul(x.reshape(rows, x.shape[-1]), weight.T, self.fused)   # (rows, out)
         if bias is not None:
             out += bias                           # out is a fresh array: safe in place
         return out.reshape(x.shape[:-1] + (weight.shape[0],))
@@ -71,8 +72,16 @@ class Linear(Function):
     def backward(self, g):
         x, weight = self.saved
         n_in, n_out = weight.shape[1], weight.shape[0]
-        g2 = g.reshape(-1, n_out)                 # (rows, out)
+        rows = _prod(x.shape[:-1])
+        g2 = g.reshape(rows, n_out)               # (rows, out)
         gx = matmul(g2, weight, self.fused).reshape(x.shape) if self.needs_grad[0] else None
-        gw = matmul(g2.T, x.reshape(-1, n_in), self.fused) if self.needs_grad[1] else None
+        gw = matmul(g2.T, x.reshape(rows, n_in), self.fused) if self.needs_grad[1] else None
         gb = sum_leading(g2, 1, self.fused) if self.has_bias and self.needs_grad[2] else None
         return gx, gw, gb
+
+
+def _prod(shape):
+    out = 1
+    for n in shape:
+        out *= n
+    return out
