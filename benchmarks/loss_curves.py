@@ -3,22 +3,23 @@
     python benchmarks/loss_curves.py --device gpu --preset lecture --max-iters 1000 --eval-interval 250
 
 Both models start from the same weights (minitensor's init copied into the PyTorch
-twin of benchmarks/torch_gpt.py) and see the same batches; only dropout masks differ.
+twin of gpt/torch_reference.py) and see the same batches; only dropout masks differ.
 Both use AdamW at the preset's peak lr (no schedule). Prints train/val loss of each
 at every eval, so a fast path that changed the math shows up as curves that drift
 apart beyond noise.
 """
 import argparse
-import os
 import sys
 import time
+from dataclasses import replace
+from pathlib import Path
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import minitensor as mt  # noqa: E402
-from gpt.config import preset  # noqa: E402
+from gpt.config import gpt_config, preset  # noqa: E402
 from gpt.data import CharTokenizer, TextBatches, load_text  # noqa: E402
-from gpt.models import GPT, GPTConfig  # noqa: E402
+from gpt.models import GPT, INITS  # noqa: E402
 
 
 def main():
@@ -28,13 +29,14 @@ def main():
     parser.add_argument('--max-iters', type=int, default=1000, help='optimizer steps for each model')
     parser.add_argument('--eval-interval', type=int, default=250, help='steps between loss estimates')
     parser.add_argument('--eval-iters', type=int, default=50, help='batches per split in each estimate')
-    parser.add_argument('--attention', default='per_head', choices=['per_head', 'sdpa'],
-                        help="the PyTorch twin's attention: the lecture's per-head loop or SDPA")
+    parser.add_argument('--attention', default='per_head', choices=['per_head', 'batched', 'sdpa'],
+                        help="the PyTorch twin's attention: the lecture's per-head loop, or its heads batched "
+                             "through SDPA ('sdpa' is another name for 'batched'); minitensor runs batched")
     parser.add_argument('--seed', type=int, default=1337, help='seed of the weights and batches')
     parser.add_argument('--only', default='both', choices=['both', 'minitensor', 'torch'],
                         help='train one of the two only (e.g. a long PyTorch reference run)')
-    parser.add_argument('--init', default='default', choices=['default', 'normal'],
-                        help="weight init: PyTorch's per-layer default or N(0, 0.02) (GPTConfig.init)")
+    parser.add_argument('--init', default=None, choices=INITS,
+                        help="weight init (GPTConfig.init); default: the preset's")
     parser.add_argument('--torch-weights', default='shared', choices=['shared', 'own'],
                         help="the twin's initial weights: a copy of minitensor's, or its own draw from "
                              "torch's generator (with --only torch: a run independent of minitensor's RNG)")
@@ -44,24 +46,23 @@ def main():
         parser.error("--torch-weights own gives the two models different weights; use it with --only torch")
 
     import torch
-    from torch_gpt import build_torch_gpt
+    from gpt.torch_reference import build_torch_gpt, copy_weights
 
     cfg = preset(args.preset)
+    if args.init is not None:
+        cfg = replace(cfg, init=args.init)
     mt.manual_seed(args.seed)
     torch.manual_seed(args.seed)
     text = load_text(None)
     tok = CharTokenizer.from_text(text)
     data = TextBatches(text, tok, cfg.block_size, cfg.batch_size, device=args.device)
-    gcfg = GPTConfig(vocab_size=len(tok.chars), block_size=cfg.block_size,
-                     n_embd=cfg.n_embd, n_head=cfg.n_head, n_layer=cfg.n_layer, dropout=cfg.dropout,
-                     init=args.init)
+    gcfg = gpt_config(cfg, tok.vocab_size)
     ours = GPT(gcfg).to(args.device)
     tdev = 'cuda' if args.device == 'gpu' else 'cpu'
-    theirs = build_torch_gpt(gcfg.vocab_size, gcfg.block_size, gcfg.n_embd, gcfg.n_head, gcfg.n_layer,
-                             gcfg.dropout, attention=args.attention,
-                             init=args.init).to(tdev)
+    attention = 'batched' if args.attention == 'sdpa' else args.attention
+    theirs = build_torch_gpt(replace(gcfg, attention=attention)).to(tdev)
     if args.torch_weights == 'shared':
-        theirs.load_state_dict({k: torch.tensor(v.numpy()) for k, v in ours.state_dict().items()})
+        copy_weights(ours, theirs)
     opt_ours = mt.optim.AdamW(ours.parameters(), lr=cfg.learning_rate, betas=(cfg.beta1, cfg.beta2),
                               weight_decay=cfg.weight_decay)
     opt_theirs = torch.optim.AdamW(theirs.parameters(), lr=cfg.learning_rate, betas=(cfg.beta1, cfg.beta2),
@@ -87,7 +88,7 @@ def main():
         return sums
 
     print(f"preset {args.preset}, {args.max_iters} steps, device {args.device}, torch {torch.__version__} "
-          f"({args.attention}), init {args.init}; "
+          f"({attention}), init {gcfg.init}; "
           + ("both from the same weights and batches" if args.only == 'both' else f"{args.only} only, "
              f"initial weights {'drawn by torch' if args.torch_weights == 'own' else 'of minitensor'}"))
     print(f"{'step':>6} {'train mt':>9} {'train torch':>11} {'val mt':>8} {'val torch':>9} {'|dval|':>7}")

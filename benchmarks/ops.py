@@ -86,7 +86,7 @@ def adamw_ms(lib, dev, sync, repeats):
         model = GPT(GPTConfig()).to(dev)
         opt = mt.optim.AdamW(model.parameters(), lr=3e-4)
     else:
-        from benchmarks.torch_gpt import build_torch_gpt
+        from gpt.torch_reference import build_torch_gpt
         model = build_torch_gpt().to(dev)
         opt = lib.optim.AdamW(model.parameters(), lr=3e-4)
     for p in model.parameters():

@@ -18,6 +18,7 @@ import resource
 import statistics
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -25,22 +26,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import minitensor as mt  # noqa: E402
 from minitensor import autograd, backend  # noqa: E402
 
+from gpt.config import default_preset, gpt_config  # noqa: E402
 from gpt.config import preset as make_preset  # noqa: E402
-from gpt.models import GPT, GPTConfig  # noqa: E402
+from gpt.models import GPT  # noqa: E402
 
 VOCAB = 65
-
-
-def model_config(cfg):
-    return GPTConfig(vocab_size=VOCAB, block_size=cfg.block_size, n_embd=cfg.n_embd, n_head=cfg.n_head,
-                     n_layer=cfg.n_layer, dropout=cfg.dropout)
 
 
 # ------------------------------------------------------------ minitensor
 
 def minitensor_step_fn(cfg, device):
     mt.manual_seed(1337)
-    model = GPT(model_config(cfg)).to(device)
+    model = GPT(gpt_config(cfg, VOCAB)).to(device)
     opt = mt.optim.AdamW(model.parameters(), lr=cfg.learning_rate, betas=(cfg.beta1, cfg.beta2),
                          weight_decay=cfg.weight_decay)
     xb = mt.randint(0, VOCAB, (cfg.batch_size, cfg.block_size), device=device)
@@ -95,10 +92,9 @@ def cupy_peak_bytes(step):
 
 def torch_step_fn(cfg, device, attention, compile_model=False):
     import torch
-    from benchmarks.torch_gpt import build_torch_gpt
+    from gpt.torch_reference import build_torch_gpt
     torch.manual_seed(1337)
-    model = build_torch_gpt(VOCAB, cfg.block_size, cfg.n_embd, cfg.n_head, cfg.n_layer, cfg.dropout,
-                            attention=attention).to(device)
+    model = build_torch_gpt(replace(gpt_config(cfg, VOCAB), attention=attention)).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.learning_rate, betas=(cfg.beta1, cfg.beta2),
                             weight_decay=cfg.weight_decay)
     xb = torch.randint(0, VOCAB, (cfg.batch_size, cfg.block_size), device=device)
@@ -175,7 +171,8 @@ def time_steps(step, sync, warmup, rounds, steps_per_round):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--device', default='gpu', choices=['gpu', 'cpu'], help="where to train")
-    p.add_argument('--preset', default='lecture', help="gpt.config preset: 'lecture' (GPU) or 'small' (CPU)")
+    p.add_argument('--preset', default=None,
+                   help="gpt.config preset (default: gpt.train's, 'lecture' on the GPU, 'small' on the CPU)")
     p.add_argument('--compare', default='torch', choices=['torch', 'none'], help="also time the PyTorch twin")
     p.add_argument('--tf32', action='store_true', help="also time TF32 variants (minitensor and torch)")
     p.add_argument('--compile', action='store_true', help="also time torch.compile (SDPA, TF32 if --tf32)")
@@ -190,6 +187,7 @@ def main():
     args = p.parse_args()
     mt.backends.tune_cpu_allocator()      # glibc keeps freed blocks: no page faults per temporary
 
+    args.preset = args.preset or default_preset(args.device)
     cfg = make_preset(args.preset)
     device = args.device
     tokens = cfg.batch_size * cfg.block_size
@@ -244,12 +242,12 @@ def main():
         tdev = 'cuda' if gpu else 'cpu'
         tsync = torch.cuda.synchronize if gpu else (lambda: None)
         tvariants = [('torch eager per-head fp32', 'per_head', False, False),
-                     ('torch eager sdpa fp32', 'sdpa', False, False)]
+                     ('torch eager sdpa fp32', 'batched', False, False)]
         if args.tf32 and gpu:
             tvariants += [('torch eager per-head tf32', 'per_head', True, False),
-                          ('torch eager sdpa tf32', 'sdpa', True, False)]
+                          ('torch eager sdpa tf32', 'batched', True, False)]
         if args.compile:
-            tvariants.append((f"torch.compile sdpa {'tf32' if args.tf32 else 'fp32'}", 'sdpa', args.tf32, True))
+            tvariants.append((f"torch.compile sdpa {'tf32' if args.tf32 else 'fp32'}", 'batched', args.tf32, True))
         for name, attention, tf32, compiled in tvariants:
             torch.backends.cuda.matmul.allow_tf32 = tf32
             torch.backends.cudnn.allow_tf32 = tf32

@@ -1,78 +1,112 @@
-"""Training configuration: the TrainConfig dataclass and named presets.
+"""Training configuration: the TrainConfig dataclass, its mapping to GPTConfig, and presets.
 
 Presets:
   bigram   the lecture's bigram.py (a 65x65 lookup table; val loss about 2.49)
   lecture  the lecture's gpt.py (10.8M parameters; a GPU run, val loss about 1.48)
   small    nanoGPT's shakespeare_char recipe for a CPU (a 0.8M-parameter GPT in minutes)
+
+Every TrainConfig field is a flag of `python -m gpt.train` (gpt.settings.add_flags);
+the GPT's own fields (GPTConfig's, but vocab_size, which comes from the data) are
+TrainConfig fields with GPTConfig's help, and GPTConfig is the one that checks them.
 """
+import math
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Optional
 
-from .models import INITS
+from .errors import ConfigError
+from .models import GPTConfig
+from .settings import flags_of, setting
+
+MODEL_TYPES = ('bigram', 'gpt')
+# the GPTConfig fields a training run sets (vocab_size comes from the corpus)
+MODEL_FIELDS = tuple(f.name for f in fields(GPTConfig) if f.name != 'vocab_size')
+# what a resumed run cannot change: the weights' shapes depend on it
+ARCHITECTURE_FIELDS = ('model', 'n_embd', 'n_head', 'n_layer', 'block_size')
+SEED_RANGE = (-2 ** 63, 2 ** 64)     # torch.manual_seed's: negative seeds wrap modulo 2**64
+
+
+def model_setting(name, default):
+    """A TrainConfig field for GPTConfig's field `name`: its help text, with our default."""
+    meta = next(f for f in fields(GPTConfig) if f.name == name).metadata
+    return setting(default, meta['help'], flags=meta['flags'], choices=meta['choices'], metavar=meta['metavar'])
 
 
 @dataclass
 class TrainConfig:
+    """Everything a training run needs; each field is a flag of `python -m gpt.train`."""
     # ---- model
-    model: str = 'gpt'                  # 'bigram' or 'gpt'
-    n_embd: int = 128
-    n_head: int = 4
-    n_layer: int = 4
-    dropout: float = 0.0
-    init: str = 'default'               # 'default' (PyTorch's per-layer init) or 'normal' (N(0, 0.02))
+    model: str = setting('gpt', "which model to train", choices=MODEL_TYPES)
+    n_embd: int = model_setting('n_embd', 128)
+    n_head: int = model_setting('n_head', 4)
+    n_layer: int = model_setting('n_layer', 4)
+    dropout: float = model_setting('dropout', 0.0)
+    init: str = model_setting('init', 'default')
+    attention: str = model_setting('attention', 'batched')
     # ---- data
-    data: Optional[str] = None          # a UTF-8 text file; None: the packaged tiny shakespeare
-    batch_size: int = 12                # sequences per step
-    block_size: int = 64                # characters per sequence (the model's context)
+    data: Optional[str] = setting(None, "a UTF-8 text file to train on (default: the packaged tiny shakespeare)",
+                                  metavar='PATH')
+    batch_size: int = setting(12, "sequences per step")
+    block_size: int = model_setting('block_size', 64)
     # ---- optimization (AdamW; defaults are torch's, as the lecture uses them)
-    max_iters: int = 2000               # optimizer steps
-    learning_rate: float = 1e-3         # peak lr (the constant lr when decay_lr is False)
-    weight_decay: float = 0.01          # decoupled (AdamW) weight decay
-    decay_all_params: bool = True       # False: decay only matrices and embeddings (>= 2-D), as nanoGPT
-    beta1: float = 0.9
-    beta2: float = 0.999
-    grad_clip: float = 0.0              # clip the global gradient norm to this; 0 disables
-    decay_lr: bool = False              # nanoGPT's linear warm-up then cosine decay to min_lr
-    warmup_iters: int = 0
-    lr_decay_iters: Optional[int] = None   # where the cosine reaches min_lr; None: max_iters
-    min_lr: float = 1e-4
+    max_iters: int = setting(2000, "total optimizer steps")
+    learning_rate: float = setting(1e-3, "(peak) learning rate; the constant one without --decay-lr",
+                                   flags=('--lr', '--learning-rate'))
+    weight_decay: float = setting(0.01, "AdamW's decoupled weight decay")
+    decay_all_params: bool = setting(True, "decay every parameter (--no-decay-all-params: only matrices "
+                                           "and embeddings, >= 2-D, as nanoGPT)")
+    beta1: float = setting(0.9, "AdamW beta1 (first-moment decay)")
+    beta2: float = setting(0.999, "AdamW beta2 (second-moment decay)")
+    grad_clip: float = setting(0.0, "clip the global gradient norm to this (0: off)")
+    decay_lr: bool = setting(False, "nanoGPT's schedule: linear warm-up, then cosine decay to --min-lr")
+    warmup_iters: int = setting(0, "steps of linear learning-rate warm-up (with --decay-lr)")
+    lr_decay_iters: Optional[int] = setting(None, "step where the cosine reaches --min-lr (default: "
+                                                  "--max-iters)")
+    min_lr: float = setting(1e-4, "final learning rate of the cosine decay")
     # ---- evaluation and logging
-    eval_interval: int = 250            # estimate losses (and checkpoint) every this many steps
-    eval_iters: int = 20                # batches averaged per split in each estimate
-    log_interval: int = 10              # read the training loss (a host sync) every this many steps
+    eval_interval: int = setting(250, "estimate losses (and checkpoint) every N steps")
+    eval_iters: int = setting(20, "batches per split in each loss estimate")
+    log_interval: int = setting(10, "read the training loss (a host sync) every N steps")
     # ---- run
-    seed: int = 1337
-    device: str = 'cpu'
-    out_dir: str = 'runs/small'         # ckpt.npz, log.csv and sample.txt go here
-    tf32: bool = False                  # TF32 matmuls on the GPU (faster, ~1e-3 relative error)
-    sample_tokens: int = 500            # characters generated at the end of training; 0: none
-    progress: bool = True               # a tqdm bar when tqdm is installed and stdout is a terminal
+    seed: int = setting(1337, "random seed of weights, batches and dropout (negative seeds wrap modulo "
+                              "2**64, as torch.manual_seed)")
+    device: str = setting('cpu', "'cpu' or 'gpu' (needs CuPy: pip install -e '.[gpu]')")
+    out_dir: str = setting('runs/small', "run directory for ckpt.npz, log.csv, sample.txt (default: "
+                                         "runs/<preset>)", flags=('--out', '--out-dir'), metavar='DIR')
+    tf32: bool = setting(False, "TF32 matmuls on the GPU (faster, ~1e-3 relative error)")
+    sample_tokens: int = setting(500, "characters generated at the end of training (0: none)")
+    progress: bool = setting(True, "a tqdm bar when tqdm is installed and stdout is a terminal "
+                                   "(--no-progress: plain log lines)")
 
     def validate(self):
-        """Raise ValueError naming the first bad setting and its command-line flag."""
-        if self.model not in ('bigram', 'gpt'):
-            raise ValueError(f"unknown model {self.model!r}: expected 'bigram' or 'gpt' (--model)")
-        positive = ['batch_size', 'block_size', 'max_iters', 'eval_interval', 'eval_iters',
-                    'log_interval']
-        if self.model == 'gpt':
-            positive += ['n_embd', 'n_head', 'n_layer']
-        for name in positive:
-            value = getattr(self, name)
-            if not isinstance(value, int) or value <= 0:
-                raise ValueError(f"{name} must be a positive integer, got {value!r} "
-                                 f"(--{name.replace('_', '-')})")
-        if self.learning_rate <= 0:
-            raise ValueError(f"learning_rate must be positive, got {self.learning_rate} (--lr)")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout} (--dropout)")
-        if self.init not in INITS:
-            raise ValueError(f"init must be one of {', '.join(INITS)}, got {self.init!r} (--init)")
-        if self.model == 'gpt' and self.n_embd % self.n_head:
-            raise ValueError(f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head}) "
-                             f"(--n-embd, --n-head)")
-        if self.sample_tokens < 0:
-            raise ValueError(f"sample_tokens must be >= 0, got {self.sample_tokens} (--sample-tokens)")
+        """Raise ConfigError (a ValueError) naming the first bad setting and its flag."""
+        try:
+            self._check()
+        except ConfigError as e:
+            if not e.names:
+                raise
+            flags = ', '.join(flag_of(name) for name in e.names)
+            raise ConfigError(f"{e} ({flags})", *e.names) from None
         return self
+
+    def _check(self):
+        if self.model not in MODEL_TYPES:
+            raise ConfigError(f"unknown model {self.model!r}: expected one of {', '.join(MODEL_TYPES)}", 'model')
+        if self.model == 'gpt':
+            gpt_config(self, vocab_size=1)
+        else:           # the bigram uses block_size only (for its batches)
+            GPTConfig(vocab_size=1, block_size=self.block_size)
+        for name in ('batch_size', 'max_iters', 'eval_interval', 'eval_iters', 'log_interval'):
+            check_int(self, name, low=1)
+        check_int(self, 'warmup_iters', low=0)
+        check_int(self, 'sample_tokens', low=0)
+        if self.lr_decay_iters is not None:
+            check_int(self, 'lr_decay_iters', low=1)
+        check_int(self, 'seed', *SEED_RANGE)
+        check_number(self, 'learning_rate', positive=True)
+        for name in ('weight_decay', 'min_lr', 'grad_clip'):
+            check_number(self, name)
+        for name in ('beta1', 'beta2'):
+            check_number(self, name, below=1.0)
 
     def to_dict(self):
         return asdict(self)
@@ -80,8 +114,37 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, d):
         """Rebuild from a checkpoint's dict, ignoring keys a newer/older version lacks."""
+        if not isinstance(d, dict):
+            raise ConfigError(f"a train config must be a dict, got {type(d).__name__}")
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in known})
+
+
+def flag_of(name):
+    """The command-line flag of a TrainConfig field."""
+    return next(flags_of(f)[0] for f in fields(TrainConfig) if f.name == name)
+
+
+def check_int(cfg, name, low, high=None):
+    value = getattr(cfg, name)
+    if type(value) is not int or value < low or (high is not None and value >= high):
+        want = {0: 'an integer >= 0', 1: 'a positive integer'}.get(low, f'an integer in [{low}, {high})')
+        raise ConfigError(f"{name} must be {want}, got {value!r}", name)
+
+
+def check_number(cfg, name, positive=False, below=None):
+    """A finite float >= 0 (> 0 if positive, < below if given): NaN and inf never pass."""
+    value = getattr(cfg, name)
+    ok = type(value) in (int, float) and math.isfinite(value) and (value > 0 if positive else value >= 0)
+    if not ok or (below is not None and value >= below):
+        want = 'a positive finite number' if positive else 'a finite number >= 0'
+        raise ConfigError(f"{name} must be {want}{f' below {below}' if below is not None else ''}, "
+                          f"got {value!r}", name)
+
+
+def gpt_config(cfg, vocab_size):
+    """The GPTConfig of a TrainConfig: the one mapping (checkpoints, training, benchmarks)."""
+    return GPTConfig(vocab_size=vocab_size, **{name: getattr(cfg, name) for name in MODEL_FIELDS})
 
 
 PRESETS = {
@@ -104,11 +167,16 @@ PRESETS = {
                   decay_all_params=False, beta1=0.9, beta2=0.99, grad_clip=1.0, eval_interval=250,
                   eval_iters=20, out_dir='runs/small'),
 }
-DEFAULT_PRESET = 'small'   # a bare `python -m gpt.train` trains a real GPT on a CPU in minutes
+# without --preset: the GPU trains the lecture's GPT, the CPU the small one (minutes on a laptop)
+DEFAULT_PRESETS = {'cpu': 'small', 'gpu': 'lecture'}
+
+
+def default_preset(device):
+    return DEFAULT_PRESETS['gpu' if device in ('gpu', 'cuda') else 'cpu']
 
 
 def preset(name, **overrides):
     """The TrainConfig of a named preset, with field overrides."""
     if name not in PRESETS:
-        raise ValueError(f"unknown preset {name!r}: expected one of {', '.join(PRESETS)} (--preset)")
+        raise ConfigError(f"unknown preset {name!r}: expected one of {', '.join(PRESETS)} (--preset)")
     return replace(TrainConfig(**PRESETS[name]), **overrides)

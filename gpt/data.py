@@ -7,6 +7,8 @@ from pathlib import Path
 
 import minitensor as mt
 
+from .errors import UserError
+
 DEFAULT_DATA_PATH = Path(__file__).resolve().parent / 'data' / 'tinyshakespeare.txt'
 TRAIN_FRACTION = 0.9     # the lecture's split: first 90% train, last 10% val
 
@@ -14,16 +16,22 @@ TRAIN_FRACTION = 0.9     # the lecture's split: first 90% train, last 10% val
 def load_text(path=None):
     """The UTF-8 text at `path` (tiny shakespeare, shipped in the package, when None)."""
     path = Path(path) if path is not None else DEFAULT_DATA_PATH
-    if not path.is_file():
-        raise FileNotFoundError(f"data file not found: {path}; pass --data PATH to an existing UTF-8 "
-                                f"text file, or leave --data out to train on tiny shakespeare")
+    if not path.exists():
+        raise UserError(f"data file not found: {path}; pass --data PATH to an existing UTF-8 "
+                        f"text file, or leave --data out to train on tiny shakespeare")
+    if not path.is_file():      # a directory, /dev/null, a pipe: reading it would fail or block
+        kind = 'a directory' if path.is_dir() else 'a device, pipe or socket'
+        raise UserError(f"data file {path} is not a regular file ({kind}); pass --data PATH to a UTF-8 "
+                        f"text file")
     try:
         text = path.read_text(encoding='utf-8')
     except UnicodeDecodeError as e:
-        raise ValueError(f"data file {path} is not UTF-8 text ({e.reason} at byte {e.start}); "
-                         f"convert it first, e.g. `iconv -f latin1 -t utf-8 IN > OUT`") from None
+        raise UserError(f"data file {path} is not UTF-8 text ({e.reason} at byte {e.start}); "
+                        f"convert it first, e.g. `iconv -f latin1 -t utf-8 IN > OUT`") from None
+    except OSError as e:
+        raise UserError(f"data file {path} can't be read: {e.strerror or e}") from None
     if not text:
-        raise ValueError(f"data file {path} is empty; a language model needs some text to learn from")
+        raise UserError(f"data file {path} is empty; a language model needs some text to learn from")
     return text
 
 
@@ -50,20 +58,20 @@ class CharTokenizer:
             return [self.stoi[ch] for ch in text]
         except KeyError:
             unknown = sorted(set(text) - set(self.stoi))
-            raise ValueError(f"CharTokenizer.encode: {len(unknown)} character(s) not in the vocabulary: "
+            raise UserError(f"CharTokenizer.encode: {len(unknown)} character(s) not in the vocabulary: "
                              f"{''.join(unknown)!r} (the vocabulary has {self.vocab_size} characters of "
                              f"the training text)") from None
 
     def decode(self, ids):
-        """A list (or 1-D tensor) of ids -> a string."""
+        """A list (or 1-D tensor) of ids in [0, vocab_size) -> a string (a negative id raises,
+        where Python's indexing would wrap it to the end of the vocabulary)."""
         if isinstance(ids, mt.Tensor):
             ids = ids.tolist()
-        try:
-            return ''.join(self.chars[i] for i in ids)
-        except IndexError:
-            bad = [i for i in ids if not 0 <= i < self.vocab_size][0]
+        bad = next((i for i in ids if not 0 <= i < self.vocab_size), None)
+        if bad is not None:
             raise ValueError(f"CharTokenizer.decode: id {bad} is out of range for a vocabulary of "
-                             f"{self.vocab_size} characters") from None
+                             f"{self.vocab_size} characters (valid ids: 0 to {self.vocab_size - 1})")
+        return ''.join(self.chars[i] for i in ids)
 
     # plain forms for checkpoints (no pickle): the vocabulary is the string of its characters
     def to_string(self):
@@ -98,7 +106,7 @@ class TextBatches:
         self.splits = {'train': data[:n], 'val': data[n:]}
         for split, part in self.splits.items():
             if len(part) < block_size + 1:
-                raise ValueError(
+                raise UserError(
                     f"the corpus of {len(data)} characters is too short for block_size {block_size}: its "
                     f"{split} split ({'first 90%' if split == 'train' else 'last 10%'}) has {len(part)} "
                     f"characters but needs at least block_size + 1 = {block_size + 1}; use a longer text "

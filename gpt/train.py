@@ -1,31 +1,33 @@
 """`python -m gpt.train`: train the bigram model or the GPT on a text file.
 
     python -m gpt.train                                  # the `small` preset on the CPU
-    python -m gpt.train --preset lecture --device gpu    # the lecture's GPT
+    python -m gpt.train --device gpu                     # the `lecture` preset: the lecture's GPT
     python -m gpt.train --out runs/small --resume        # continue a stopped run
 
 Every eval writes `<out>/ckpt.npz` (atomically) and a row of `<out>/log.csv`; Ctrl-C
-stops after the current step and saves a checkpoint. The training step never waits
-for the device: the loss is summed on the device and read every log_interval steps.
+stops after the current step and saves a checkpoint. A new run never overwrites a
+checkpoint: continue it with --resume, or move it aside with --force. The training
+step never waits for the device: the loss is summed on the device and read every
+log_interval steps.
 """
 import argparse
-import csv
 import math
 import signal
 import sys
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 
 import minitensor as mt
 
 from . import checkpoint as ckpt_io
-from .config import DEFAULT_PRESET, PRESETS, TrainConfig, preset
+from .config import ARCHITECTURE_FIELDS, PRESETS, TrainConfig, default_preset, flag_of, preset
 from .data import CharTokenizer, TextBatches, load_text
-from .models import INITS
-
-CSV_FIELDS = ('step', 'train_loss', 'val_loss', 'lr', 'step_ms', 'tokens_per_s')
-ARCHITECTURE_FIELDS = ('model', 'n_embd', 'n_head', 'n_layer', 'block_size')
+from .errors import UserError, is_out_of_memory
+from .memory import check_training_fits
+from .runlog import CSVLog
+from .settings import OneLineErrorParser, add_flags, given_values
 
 
 # ---------------------------------------------------------------- pieces of a run
@@ -133,157 +135,191 @@ class Progress:
             self.bar.close()
 
 
-class CSVLog:
-    """log.csv of the evals; on resume, rows after the resumed step are dropped."""
-
-    def __init__(self, path, resume_step=None):
-        self.path = path
-        rows = []
-        if resume_step is not None and path.is_file():
-            with open(path, newline='') as f:
-                rows = [r for r in csv.DictReader(f) if int(r['step']) <= resume_step]
-        with open(path, 'w', newline='') as f:
-            writer = csv.DictWriter(f, CSV_FIELDS)
-            writer.writeheader()
-            writer.writerows(rows)
-
-    def append(self, **row):
-        with open(self.path, 'a', newline='') as f:
-            csv.DictWriter(f, CSV_FIELDS).writerow(row)
-
-
 # ---------------------------------------------------------------- the run
 
-def prepare_run(cfg, resume):
-    """(cfg, model, optimizer, tokenizer, data, start_step, best_val) for a new or resumed run."""
-    out_dir = Path(cfg.out_dir)
+@dataclass
+class LoopState:
+    """What the training loop carries from step to step."""
+    step: int
+    best_val: float
+    lr: float
+    losses: dict = None                 # the last eval's {'train': ..., 'val': ...}
+    step_ms: float = math.nan           # speed over the last logging interval
+    tokens_per_s: float = math.nan
+    loss_sum: object = None             # training loss summed on the device since the last read
+    loss_count: int = 0
+    interval_steps: int = 0
+    interval_start: float = 0.0
+
+
+class Trainer:
+    """A run's pieces (model, optimizer, data, log, checkpoint path) and its LoopState."""
+
+    def __init__(self, cfg, model, optimizer, tokenizer, data, start_step, best_val, csv_log, progress):
+        self.cfg, self.model, self.optimizer, self.tokenizer, self.data = cfg, model, optimizer, tokenizer, data
+        self.csv_log, self.progress = csv_log, progress
+        self.ckpt_path = Path(cfg.out_dir) / ckpt_io.CHECKPOINT_NAME
+        self.spec = ckpt_io.model_spec(cfg, tokenizer.vocab_size)
+        self.tokens_per_step = cfg.batch_size * cfg.block_size
+        self.state = LoopState(step=start_step, best_val=best_val, lr=learning_rate_at(start_step, cfg),
+                               interval_start=time.perf_counter())
+
+    def train_step(self):
+        cfg, s = self.cfg, self.state
+        lr = learning_rate_at(s.step, cfg)
+        for group in self.optimizer.param_groups:
+            group['lr'] = lr
+        xb, yb = self.data.get_batch('train')                     # (B, T), (B, T)
+        _, loss = self.model(xb, yb)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.grad_clip > 0:
+            mt.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+        self.optimizer.step()
+        s.step += 1
+        s.lr = lr
+        s.loss_sum = loss.detach() if s.loss_sum is None else s.loss_sum + loss.detach()   # no sync
+        s.loss_count += 1
+        s.interval_steps += 1
+
+    def read_interval(self):
+        """Sync once: the mean training loss and speed since the last read."""
+        s = self.state
+        mean = (s.loss_sum / s.loss_count).item() if s.loss_count else math.nan
+        elapsed = time.perf_counter() - s.interval_start
+        if s.interval_steps:
+            s.step_ms = 1000 * elapsed / s.interval_steps
+            s.tokens_per_s = self.tokens_per_step * s.interval_steps / elapsed
+        self.progress.update(s.step, s.interval_steps, mean, s.lr, s.step_ms, s.tokens_per_s)
+        s.loss_sum, s.loss_count, s.interval_steps = None, 0, 0
+        s.interval_start = time.perf_counter()
+
+    def evaluate(self):
+        """Estimate both losses, log a row of log.csv and save a checkpoint."""
+        s = self.state
+        if s.interval_steps:
+            self.read_interval()
+        s.losses = estimate_loss(self.model, self.data, self.cfg.eval_iters, seed=seed_of(self.cfg.seed + 1))
+        s.best_val = min(s.best_val, s.losses['val'])
+        self.progress.write(f"step {s.step}: train loss {s.losses['train']:.4f}, val loss {s.losses['val']:.4f}")
+        self.csv_log.append(step=s.step, train_loss=f"{s.losses['train']:.6f}", val_loss=f"{s.losses['val']:.6f}",
+                            lr=f"{s.lr:.6g}", step_ms=f"{s.step_ms:.3f}", tokens_per_s=f"{s.tokens_per_s:.1f}")
+        self.save()
+        s.interval_start = time.perf_counter()          # eval time is not training time
+
+    def save(self):
+        ckpt_io.save_checkpoint(self.ckpt_path, model=self.model, optimizer=self.optimizer, step=self.state.step,
+                                spec=self.spec, train_config=self.cfg, tokenizer=self.tokenizer,
+                                best_val_loss=self.state.best_val)
+
+
+def seed_of(seed):
+    """torch.manual_seed's rule: any seed in [-2**63, 2**64) works; negative ones wrap modulo 2**64."""
+    return seed % 2 ** 64
+
+
+def prepare_out_dir(out_dir, resume, force, log):
+    """Make the run directory; a new run moves an old checkpoint aside only with force."""
     ckpt_path = out_dir / ckpt_io.CHECKPOINT_NAME
-    device = mt.zeros(1, device=cfg.device).device      # fails early, and clearly, without CuPy
+    if not resume and ckpt_path.exists():
+        if not force:
+            raise UserError(f"{out_dir} holds the checkpoint of an earlier run: continue it with --resume, "
+                            f"move it aside with --force (renamed to {out_dir}.old-<time>, nothing is "
+                            f"deleted), or pick another --out")
+        stamp = datetime.now().strftime('%Y%m%d-%H%M%S')
+        aside = out_dir.with_name(f"{out_dir.name}.old-{stamp}")
+        n = 1
+        while aside.exists():
+            n += 1
+            aside = out_dir.with_name(f"{out_dir.name}.old-{stamp}-{n}")
+        out_dir.rename(aside)
+        log(f"--force: moved the earlier run in {out_dir} to {aside}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+
+def set_up(cfg, checkpoint):
+    """(model, optimizer, tokenizer, data, start_step, best_val) of a new run, or of the run in
+    `checkpoint` (already loaded) when resuming."""
+    try:
+        device = mt.zeros(1, device=cfg.device).device      # fails early, and clearly, without CuPy
+    except (ValueError, RuntimeError) as e:
+        raise UserError(f"{e} (--device)") from None
     if cfg.tf32:
         mt.backends.allow_tf32 = True
-    mt.manual_seed(cfg.seed)
+    mt.manual_seed(seed_of(cfg.seed))
     text = load_text(cfg.data)
-    if resume:
-        if not ckpt_path.is_file():
-            raise FileNotFoundError(f"--resume: no checkpoint at {ckpt_path}; start a new run without "
-                                    f"--resume, or pass the --out DIR of the run to continue")
-        ckpt = ckpt_io.load_checkpoint(ckpt_path)
-        tokenizer = CharTokenizer.from_string(ckpt['vocab'])
-        start_step, best_val = ckpt['step'], ckpt['best_val_loss']
+    if checkpoint is not None:
+        tokenizer = CharTokenizer.from_string(checkpoint['vocab'])
+        start_step, best_val = checkpoint['step'], checkpoint['best_val_loss']
         if start_step >= cfg.max_iters:
-            raise ValueError(f"--resume: the checkpoint at {ckpt_path} is already at step {start_step} "
-                             f"of max_iters {cfg.max_iters}; pass a larger --max-iters to train further")
+            raise UserError(f"--resume: the checkpoint in {cfg.out_dir} is already at step {start_step} of "
+                            f"max_iters {cfg.max_iters}; pass a larger --max-iters to train further")
     else:
         tokenizer = CharTokenizer.from_text(text)
         start_step, best_val = 0, math.inf
     # the data first: a corpus too short for block_size fails before a big model is built
     data = TextBatches(text, tokenizer, cfg.block_size, cfg.batch_size, device)
-    model = ckpt_io.build_model(ckpt['model_spec'] if resume else
-                                ckpt_io.model_spec(cfg.model, tokenizer.vocab_size, cfg))
-    model.to(device)
+    spec = ckpt_io.model_spec(cfg, tokenizer.vocab_size)
+    check_training_fits(spec, cfg.batch_size, device)
+    model = ckpt_io.build_model(spec).to(device)
     optimizer = make_optimizer(model, cfg)
-    if resume:
-        model.load_state_dict(ckpt['model_state'])
-        optimizer.load_state_dict(ckpt['optimizer_state'])
-        mt.default_generator.set_state(ckpt['rng_state'])
+    if checkpoint is not None:
+        try:        # the checkpoint was checked for types and sizes; these check the rest
+            model.load_state_dict(checkpoint['model_state'])
+            optimizer.load_state_dict(checkpoint['optimizer_state'])
+            mt.default_generator.set_state(checkpoint['rng_state'])
+        except (ValueError, RuntimeError, KeyError, TypeError, IndexError) as e:
+            raise UserError(f"--resume: the checkpoint in {cfg.out_dir} can't be restored: "
+                            f"{type(e).__name__}: {e}") from None
     return model, optimizer, tokenizer, data, start_step, best_val
 
 
-def train(cfg, resume=False, log=print):
-    """Run (or resume) training as `cfg` says; returns a summary dict."""
+def train(cfg, resume=False, force=False, log=print, checkpoint=None):
+    """Train as `cfg` says, or with resume=True continue the run in cfg.out_dir (from its
+    checkpoint, read here unless `checkpoint` gives it already); returns a summary dict."""
     cfg.validate()
     out_dir = Path(cfg.out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    ckpt_path = out_dir / ckpt_io.CHECKPOINT_NAME
-    model, optimizer, tokenizer, data, start_step, best_val = prepare_run(cfg, resume)
-    spec = ckpt_io.model_spec(cfg.model, tokenizer.vocab_size, cfg)
-    csv_log = CSVLog(out_dir / 'log.csv', resume_step=start_step if resume else None)
-    n_params = model.num_parameters()
-    log(f"{'resuming' if resume else 'training'} {type(model).__name__} ({n_params:,} parameters) on "
-        f"{data.device} from step {start_step} to {cfg.max_iters}; batch {cfg.batch_size} x "
+    if resume and checkpoint is None:
+        checkpoint = read_checkpoint_to_resume(out_dir)
+    prepare_out_dir(out_dir, resume, force, log)
+    model, optimizer, tokenizer, data, start_step, best_val = set_up(cfg, checkpoint if resume else None)
+    csv_log = CSVLog(out_dir / 'log.csv', resume_step=start_step if resume else None, log=log)
+    log(f"{'resuming' if resume else 'training'} {type(model).__name__} ({model.num_parameters():,} parameters) "
+        f"on {data.device} from step {start_step} to {cfg.max_iters}; batch {cfg.batch_size} x "
         f"{cfg.block_size}, vocab {tokenizer.vocab_size}; writing to {out_dir}/")
-
-    def save(step):
-        ckpt_io.save_checkpoint(ckpt_path, model=model, optimizer=optimizer, step=step, spec=spec,
-                                train_config=cfg, tokenizer=tokenizer, best_val_loss=best_val)
-
-    tokens_per_step = cfg.batch_size * cfg.block_size
-    progress = Progress(start_step, cfg.max_iters, cfg.progress)
-    loss_sum, loss_count = None, 0               # training loss summed on the device
-    interval_start, interval_steps = time.perf_counter(), 0
-    last = {'step_ms': math.nan, 'tokens_per_s': math.nan, 'lr': learning_rate_at(start_step, cfg)}
-    losses = {}
-    step = start_step
+    run = Trainer(cfg, model, optimizer, tokenizer, data, start_step, best_val, csv_log,
+                  Progress(start_step, cfg.max_iters, cfg.progress))
+    s = run.state
     wall_start = time.perf_counter()
     model.train()
-
-    def read_interval():
-        """Sync once: the mean training loss and speed since the last read."""
-        nonlocal loss_sum, loss_count, interval_start, interval_steps
-        mean = (loss_sum / loss_count).item() if loss_count else math.nan
-        elapsed = time.perf_counter() - interval_start
-        if interval_steps:
-            last['step_ms'] = 1000 * elapsed / interval_steps
-            last['tokens_per_s'] = tokens_per_step * interval_steps / elapsed
-        progress.update(step, interval_steps, mean, last['lr'], last['step_ms'], last['tokens_per_s'])
-        loss_sum, loss_count, interval_steps = None, 0, 0
-        interval_start = time.perf_counter()
-
-    def evaluate():
-        nonlocal best_val, losses, interval_start
-        if interval_steps:
-            read_interval()
-        losses = estimate_loss(model, data, cfg.eval_iters, seed=cfg.seed + 1)
-        best_val = min(best_val, losses['val'])
-        progress.write(f"step {step}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}")
-        csv_log.append(step=step, train_loss=f"{losses['train']:.6f}", val_loss=f"{losses['val']:.6f}",
-                       lr=f"{last['lr']:.6g}", step_ms=f"{last['step_ms']:.3f}",
-                       tokens_per_s=f"{last['tokens_per_s']:.1f}")
-        save(step)
-        interval_start = time.perf_counter()   # eval time is not training time
-
     stopped = False
     try:
         with StopRequest() as stop:
-            while step < cfg.max_iters:
+            while s.step < cfg.max_iters:
                 # a resumed run was evaluated (and saved) at start_step already
-                if step % cfg.eval_interval == 0 and not (resume and step == start_step):
-                    evaluate()
+                if s.step % cfg.eval_interval == 0 and not (resume and s.step == start_step):
+                    run.evaluate()
                 if stop.requested:
                     stopped = True
                     break
-                lr = learning_rate_at(step, cfg)
-                for group in optimizer.param_groups:
-                    group['lr'] = lr
-                xb, yb = data.get_batch('train')                     # (B, T), (B, T)
-                _, loss = model(xb, yb)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if cfg.grad_clip > 0:
-                    mt.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-                optimizer.step()
-                step += 1
-                last['lr'] = lr
-                loss_sum = loss.detach() if loss_sum is None else loss_sum + loss.detach()
-                loss_count += 1
-                interval_steps += 1
-                if step % cfg.log_interval == 0:
-                    read_interval()
+                run.train_step()
+                if s.step % cfg.log_interval == 0:
+                    run.read_interval()
             if stopped:
-                save(step)
+                run.save()
             else:
-                evaluate()                                           # the final losses and checkpoint
+                run.evaluate()                                   # the final losses and checkpoint
     finally:
-        progress.close()
+        run.progress.close()
     wall_s = time.perf_counter() - wall_start
+    summary = {'step': s.step, 'stopped': stopped, 'wall_s': wall_s, 'checkpoint': str(run.ckpt_path)}
     if stopped:
-        log(f"stopped at step {step}; checkpoint saved to {ckpt_path}; continue with "
+        log(f"stopped at step {s.step}; checkpoint saved to {run.ckpt_path}; continue with "
             f"`python -m gpt.train --out {out_dir} --resume`")
-        return {'step': step, 'stopped': True, 'wall_s': wall_s, 'checkpoint': str(ckpt_path)}
-    log(f"done: {step} steps in {wall_s:.1f} s; train loss {losses['train']:.4f}, val loss "
-        f"{losses['val']:.4f} (best {best_val:.4f}); checkpoint {ckpt_path}")
-    summary = {'step': step, 'stopped': False, 'wall_s': wall_s, 'train_loss': losses['train'],
-               'val_loss': losses['val'], 'best_val_loss': best_val, 'checkpoint': str(ckpt_path)}
+        return summary
+    log(f"done: {s.step} steps in {wall_s:.1f} s; train loss {s.losses['train']:.4f}, val loss "
+        f"{s.losses['val']:.4f} (best {s.best_val:.4f}); checkpoint {run.ckpt_path}")
+    summary.update(train_loss=s.losses['train'], val_loss=s.losses['val'], best_val_loss=s.best_val)
     if cfg.sample_tokens:
         context = mt.zeros((1, 1), dtype=mt.int64, device=data.device)           # (1, 1): a newline
         text = tokenizer.decode(model.generate(context, cfg.sample_tokens)[0])
@@ -293,99 +329,73 @@ def train(cfg, resume=False, log=print):
     return summary
 
 
+def read_checkpoint_to_resume(out_dir):
+    ckpt_path = out_dir / ckpt_io.CHECKPOINT_NAME
+    if not ckpt_path.is_file():
+        raise UserError(f"--resume: no checkpoint at {ckpt_path}; start a new run without --resume, or "
+                        f"pass the --out DIR of the run to continue")
+    return ckpt_io.load_checkpoint(ckpt_path)
+
+
 # ---------------------------------------------------------------- command line
 
-class OneLineErrorParser(argparse.ArgumentParser):
-    """argparse, but a bad flag is one line on stderr (no usage dump), exit status 2."""
-
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
-# flag -> TrainConfig field, for the flags that override the preset
-OVERRIDES = {
-    'model': 'model', 'max_iters': 'max_iters', 'batch_size': 'batch_size', 'block_size': 'block_size',
-    'n_embd': 'n_embd', 'n_head': 'n_head', 'n_layer': 'n_layer', 'dropout': 'dropout',
-    'init': 'init',
-    'lr': 'learning_rate', 'min_lr': 'min_lr', 'warmup_iters': 'warmup_iters',
-    'weight_decay': 'weight_decay', 'grad_clip': 'grad_clip', 'eval_interval': 'eval_interval',
-    'eval_iters': 'eval_iters', 'log_interval': 'log_interval', 'seed': 'seed', 'data': 'data',
-    'out': 'out_dir', 'device': 'device', 'sample_tokens': 'sample_tokens',
-}
-
-
 def build_parser():
-    p = OneLineErrorParser(prog='python -m gpt.train', description=__doc__.split('\n\n')[0],
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('--preset', default=DEFAULT_PRESET, choices=sorted(PRESETS),
-                   help=f"starting configuration, which the flags below override (default: {DEFAULT_PRESET})")
-    p.add_argument('--device', help="'cpu' or 'gpu' (needs CuPy: pip install -e '.[gpu]'); default cpu")
-    p.add_argument('--model', choices=['bigram', 'gpt'], help="which model to train (default: the preset's)")
-    p.add_argument('--max-iters', type=int, help="total optimizer steps")
-    p.add_argument('--batch-size', type=int, help="sequences per step")
-    p.add_argument('--block-size', type=int, help="context length in characters")
-    p.add_argument('--n-embd', type=int, help="GPT width (residual stream channels)")
-    p.add_argument('--n-head', type=int, help="attention heads per block (must divide --n-embd)")
-    p.add_argument('--n-layer', type=int, help="transformer blocks")
-    p.add_argument('--dropout', type=float, help="dropout probability while training")
-    p.add_argument('--init', choices=INITS,
-                   help="GPT weight init: PyTorch's per-layer default (the lecture video) or N(0, 0.02) "
-                        "(the lecture repo, nanoGPT); default: the preset's (small: normal, lecture: default)")
-    p.add_argument('--lr', type=float, help="(peak) learning rate")
-    p.add_argument('--min-lr', type=float, help="final learning rate of the cosine decay")
-    p.add_argument('--warmup-iters', type=int, help="steps of linear learning-rate warm-up (with decay)")
-    p.add_argument('--weight-decay', type=float, help="AdamW weight decay")
-    p.add_argument('--grad-clip', type=float, help="clip the global gradient norm to this (0: off)")
-    p.add_argument('--eval-interval', type=int, help="estimate losses and checkpoint every N steps")
-    p.add_argument('--eval-iters', type=int, help="batches per split in each loss estimate")
-    p.add_argument('--log-interval', type=int, help="read the training loss every N steps")
-    p.add_argument('--seed', type=int, help="random seed (weights, batches, dropout)")
-    p.add_argument('--data', help="a UTF-8 text file to train on (default: the packaged tiny shakespeare)")
-    p.add_argument('--out', help="run directory for ckpt.npz, log.csv, sample.txt (default: runs/<preset>)")
-    p.add_argument('--sample-tokens', type=int, help="characters to generate at the end (0: none)")
+    p = OneLineErrorParser(
+        prog='python -m gpt.train', formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=__doc__.split('\n\n')[0] + "\n\nA preset gives every setting; the flags given override it.",
+        epilog=f"presets: {', '.join(PRESETS)} (see gpt/config.py). Without --preset: 'lecture' with "
+               f"--device gpu, 'small' on the CPU.")
+    p.add_argument('--preset', choices=sorted(PRESETS),
+                   help="starting configuration, which the flags below override (default: 'lecture' with "
+                        "--device gpu, else 'small')")
     p.add_argument('--resume', action='store_true',
                    help="continue the run in --out from its checkpoint (its config, weights, optimizer, RNG)")
-    p.add_argument('--tf32', action='store_true', help="allow TF32 matmuls on the GPU (faster, less exact)")
-    p.add_argument('--no-progress', action='store_true', help="plain log lines instead of a progress bar")
+    p.add_argument('--force', action='store_true',
+                   help="start a new run even if --out holds a checkpoint: the old run directory is renamed "
+                        "to DIR.old-<time> (never deleted)")
+    add_flags(p, TrainConfig)
     return p
 
 
 def config_from_args(args):
-    """The preset (or, with --resume, the checkpoint's config), overridden by the given flags."""
-    cfg = preset(args.preset)
-    given = {field: getattr(args, flag) for flag, field in OVERRIDES.items() if getattr(args, flag) is not None}
-    if args.resume:
-        out_dir = Path(given.get('out_dir', cfg.out_dir))
-        ckpt_path = out_dir / ckpt_io.CHECKPOINT_NAME
-        if not ckpt_path.is_file():
-            raise FileNotFoundError(f"--resume: no checkpoint at {ckpt_path}; start a new run without "
-                                    f"--resume, or pass the --out DIR of the run to continue")
-        saved = TrainConfig.from_dict(ckpt_io.load_checkpoint(ckpt_path)['train_config'])
-        changed = [f for f in ARCHITECTURE_FIELDS if f in given and given[f] != getattr(saved, f)]
-        if changed:
-            raise ValueError(f"--resume: can't change {', '.join(changed)} of a saved run (the checkpoint "
-                             f"has {', '.join(f'{f}={getattr(saved, f)}' for f in changed)}); start a new "
-                             f"run in another --out directory instead")
-        cfg = replace(saved, out_dir=str(out_dir))
-    if args.tf32:
-        given['tf32'] = True
-    if args.no_progress:
-        given['progress'] = False
-    return replace(cfg, **given)
+    """(cfg, checkpoint): the preset (or, with --resume, the checkpoint's config) overridden by
+    the given flags, and the checkpoint read for --resume (None for a new run)."""
+    given = given_values(args, TrainConfig)
+    cfg = preset(args.preset or default_preset(given.get('device', 'cpu')))
+    if not args.resume:
+        return replace(cfg, **given), None
+    if args.force:
+        raise UserError("--resume continues the run in --out and --force starts a new one there: pass one")
+    out_dir = Path(given.get('out_dir', cfg.out_dir))
+    checkpoint = read_checkpoint_to_resume(out_dir)
+    saved = TrainConfig.from_dict(checkpoint['train_config'])
+    changed = [f for f in ARCHITECTURE_FIELDS if f in given and given[f] != getattr(saved, f)]
+    if changed:
+        raise UserError(f"--resume: can't change {', '.join(changed)} of a saved run (the checkpoint has "
+                        f"{', '.join(f'{f}={getattr(saved, f)}' for f in changed)}); start a new run in "
+                        f"another --out directory instead ({', '.join(flag_of(f) for f in changed)})")
+    return replace(saved, **{**given, 'out_dir': str(out_dir)}), checkpoint
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
     mt.backends.tune_cpu_allocator()      # glibc keeps freed blocks: no page faults per temporary
     try:
-        cfg = config_from_args(args)
-        summary = train(cfg, resume=args.resume)
-    except (ValueError, RuntimeError, FileNotFoundError, OSError, TypeError) as e:
+        cfg, checkpoint = config_from_args(args)
+        summary = train(cfg, resume=args.resume, force=args.force, checkpoint=checkpoint)
+    except (UserError, OSError) as e:              # our checks, and the file system's (disk full, ...)
         print(f"error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted (the last checkpoint, if any, is intact)", file=sys.stderr)
         return 130
+    except Exception as e:
+        if not is_out_of_memory(e):
+            raise                                   # a bug: keep the traceback
+        print(f"error: out of memory ({type(e).__name__}): the model (--n-embd, --n-layer) or the batch "
+              f"(--batch-size, --block-size) is too big for {args.device or 'this device'}; the last "
+              f"checkpoint, if any, is intact", file=sys.stderr)
+        return 1
     return 130 if summary['stopped'] else 0
 
 

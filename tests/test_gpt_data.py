@@ -3,6 +3,7 @@ import pytest
 
 import minitensor as mt
 from gpt.data import DEFAULT_DATA_PATH, CharTokenizer, TextBatches, load_text
+from gpt.errors import UserError
 
 
 def test_packaged_corpus_is_tiny_shakespeare():
@@ -39,6 +40,8 @@ def test_encode_unknown_characters_raises_naming_them():
 def test_decode_out_of_range_id_raises():
     with pytest.raises(ValueError, match="id 7 is out of range for a vocabulary of 3"):
         CharTokenizer.from_text("abc").decode([0, 7])
+    with pytest.raises(ValueError, match="id -1 is out of range for a vocabulary of 3"):
+        CharTokenizer.from_text("abc").decode(mt.tensor([0, -1]))        # not 'c', as list indexing would
 
 
 def test_empty_vocabulary_raises():
@@ -47,8 +50,12 @@ def test_empty_vocabulary_raises():
 
 
 def test_load_text_errors(tmp_path):
-    with pytest.raises(FileNotFoundError, match="data file not found: .*nope.txt"):
+    with pytest.raises(UserError, match="data file not found: .*nope.txt"):
         load_text(tmp_path / 'nope.txt')
+    with pytest.raises(UserError, match="is not a regular file \\(a directory\\)"):
+        load_text(tmp_path)
+    with pytest.raises(UserError, match="/dev/null is not a regular file \\(a device, pipe or socket\\)"):
+        load_text('/dev/null')
     latin1 = tmp_path / 'latin1.txt'
     latin1.write_bytes("caf\u00e9 cr\u00e8me".encode('latin-1'))
     with pytest.raises(ValueError, match="is not UTF-8 text"):

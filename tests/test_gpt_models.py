@@ -1,9 +1,9 @@
-"""gpt.models: the lecture's names and size, batched attention = per-head, overfitting, generate."""
+"""gpt.models: the lecture's names and size, batched attention = per-head, overfitting, generate, KV cache."""
 import numpy as np
 import pytest
 
 import minitensor as mt
-from gpt.models import GPT, BigramLanguageModel, GPTConfig, causal_attention, keep_top_k
+from gpt.models import GPT, BigramLanguageModel, GPTConfig, keep_top_k
 
 TINY = GPTConfig(vocab_size=11, block_size=8, n_embd=16, n_head=4, n_layer=2, dropout=0.0)
 
@@ -54,14 +54,23 @@ def test_config_validation():
         GPTConfig(n_embd=10, n_head=3)
     with pytest.raises(ValueError, match="init must be one of default, normal, got 'xavier'"):
         GPTConfig(init='xavier')
-    with pytest.raises(ValueError, match="n_layer must be positive"):
+    with pytest.raises(ValueError, match="n_layer must be a positive integer, got 0"):
         GPTConfig(n_layer=0)
+    with pytest.raises(ValueError, match="n_embd must be a positive integer, got '64'"):
+        GPTConfig(n_embd='64')                                   # a crafted checkpoint's wrong type
+    with pytest.raises(ValueError, match="block_size must be a positive integer, got True"):
+        GPTConfig(block_size=True)
+    with pytest.raises(ValueError, match="dropout must be a number in \\[0, 1\\), got nan"):
+        GPTConfig(dropout=float('nan'))
+    with pytest.raises(ValueError, match="attention must be one of batched, per_head, got 'flash'"):
+        GPTConfig(attention='flash')
 
 
 def test_batched_heads_equal_the_lectures_per_head_attention():
     mt.manual_seed(1)
     config = GPTConfig(vocab_size=11, block_size=8, n_embd=12, n_head=3, n_layer=1, dropout=0.0)
     mha = GPT(config).double().blocks[0].sa
+    assert mha.attention == 'batched'
     x = mt.randn(2, 6, 12, dtype=mt.float64, requires_grad=True)           # T < block_size
     out = mha(x)
     out.sum().backward()
@@ -70,13 +79,48 @@ def test_batched_heads_equal_the_lectures_per_head_attention():
     x.grad = None
     for p in mha.parameters():
         p.grad = None
-    ref = mha.forward_per_head(x)
+    mha.attention = 'per_head'
+    ref = mha(x)
     ref.sum().backward()
     np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(x_grad, x.grad.numpy(), rtol=1e-12, atol=1e-14)
     for n, p in mha.named_parameters():        # each head's own key/query/value get their gradient
         np.testing.assert_allclose(grads[n], p.grad.numpy(), rtol=1e-12, atol=1e-14, err_msg=n)
         assert np.abs(grads[n]).sum() > 0, n
+
+
+def test_per_head_attention_runs_the_lectures_head_forward(monkeypatch):
+    # a learner's edit to Head.forward is what trains with attention='per_head', and only then
+    from gpt import models
+    calls = []
+    original = models.Head.forward
+
+    def edited(self, x):
+        calls.append(x.shape)
+        return 2 * original(self, x)
+    monkeypatch.setattr(models.Head, 'forward', edited)
+    mt.manual_seed(6)
+    x, y = mt.randint(0, 11, (2, 5)), mt.randint(0, 11, (2, 5))
+    per_head = GPT(GPTConfig(**{**TINY.to_dict(), 'attention': 'per_head'}))
+    batched = GPT(TINY)
+    batched.load_state_dict(per_head.state_dict())
+    _, loss = per_head(x, y)
+    loss.backward()
+    assert len(calls) == TINY.n_layer * TINY.n_head                 # every head, every block
+    assert all(p.grad is not None for p in per_head.parameters())
+    calls.clear()
+    _, batched_loss = batched(x, y)
+    assert calls == [] and batched_loss.item() != pytest.approx(loss.item())
+
+
+def test_batched_attention_takes_no_setting_from_head_0_alone():
+    mha = GPT(GPTConfig(**{**TINY.to_dict(), 'dropout': 0.1})).blocks[0].sa
+    assert mha.head_dropout_p() == 0.1
+    mha.heads[2].dropout.p = 0.5                                     # one head changed by hand
+    with pytest.raises(ValueError, match=r"different dropout p \(\[0.1, 0.5\]\).*attention='per_head'"):
+        mha(mt.randn(1, 4, 16))
+    mha.attention = 'per_head'
+    assert mha(mt.randn(1, 4, 16)).shape == (1, 4, 16)               # each head with its own p
 
 
 def test_attention_is_causal():
@@ -88,17 +132,6 @@ def test_attention_is_causal():
     a, b = mha(x).detach().numpy(), mha(mt.tensor(y)).detach().numpy()
     np.testing.assert_allclose(a[0, :5], b[0, :5], rtol=1e-5, atol=1e-6)
     assert not np.allclose(a[0, 5:], b[0, 5:])
-
-
-def test_causal_attention_core_matches_its_definition():
-    rng = np.random.default_rng(0)
-    q, k, v = (rng.standard_normal((2, 3, 5, 4)) for _ in range(3))
-    mask = np.triu(np.ones((5, 5), bool), 1)
-    out = causal_attention(mt.tensor(q), mt.tensor(k), mt.tensor(v), mt.tensor(mask), 0.0, False).numpy()
-    scores = q @ k.swapaxes(-1, -2) / 2.0
-    scores[..., mask] = -np.inf
-    w = np.exp(scores - scores.max(-1, keepdims=True))
-    np.testing.assert_allclose(out, (w / w.sum(-1, keepdims=True)) @ v, rtol=1e-12)
 
 
 def overfit(model, x, y, steps, lr):
@@ -152,9 +185,9 @@ def test_forward_refuses_a_sequence_longer_than_block_size():
 class RecordingGPT(GPT):
     """Records the context length of every forward call."""
 
-    def forward(self, idx, targets=None):
+    def forward(self, idx, targets=None, kv_cache=None):
         self.seen.append((idx.shape, self.training, mt.is_grad_enabled()))
-        return super().forward(idx, targets)
+        return super().forward(idx, targets, kv_cache)
 
 
 def test_generate_crops_the_context_and_restores_training_mode():
@@ -162,7 +195,7 @@ def test_generate_crops_the_context_and_restores_training_mode():
     model = RecordingGPT(TINY)
     model.seen = []
     idx = mt.randint(0, 11, (2, 3))
-    out = model.generate(idx, 10)
+    out = model.generate(idx, 10, use_cache=False)
     assert out.shape == (2, 13) and out.dtype == mt.int64
     assert out[:, :3].tolist() == idx.tolist()                     # the prompt is kept
     assert int(out.numpy().max()) < 11 and int(out.numpy().min()) >= 0
@@ -172,6 +205,9 @@ def test_generate_crops_the_context_and_restores_training_mode():
     model.eval()
     model.generate(idx, 1)
     assert not model.training
+    model.seen = []
+    model.generate(idx, 10)                                        # cached: the newest token only
+    assert [s[0] for s in model.seen] == [(2, 3)] + [(2, 1)] * 5 + [(2, 8)] * 4
 
 
 def test_generate_is_reproducible_and_top_k_1_is_greedy():
@@ -202,8 +238,9 @@ def test_generate_refuses_non_finite_probabilities_and_bad_arguments():
     with pytest.raises(RuntimeError, match="probabilities contain NaN or inf"):
         model.generate(mt.zeros((1, 1), dtype=mt.int64), 2)
     assert model.training
-    with pytest.raises(ValueError, match="temperature must be positive"):
-        model.generate(mt.zeros((1, 1), dtype=mt.int64), 2, temperature=0)
+    for temperature in (0, -1.0, float('nan'), float('inf')):
+        with pytest.raises(ValueError, match="temperature must be a positive finite number"):
+            model.generate(mt.zeros((1, 1), dtype=mt.int64), 2, temperature=temperature)
     with pytest.raises(ValueError, match="top_k must be at least 1"):
         model.generate(mt.zeros((1, 1), dtype=mt.int64), 2, top_k=0)
 
@@ -212,3 +249,55 @@ def test_bigram_generate_does_not_crop():
     model = BigramLanguageModel(5)
     out = model.generate(mt.zeros((3, 1), dtype=mt.int64), 20)
     assert out.shape == (3, 21)
+
+
+@pytest.mark.parametrize('dtype', [mt.float32, mt.float64])
+def test_cached_sampling_gives_the_uncached_tokens_also_past_block_size(dtype):
+    # 30 new tokens from a 3-token prompt with block_size 8: the window fills, then slides
+    mt.manual_seed(7)
+    model = GPT(GPTConfig(vocab_size=11, block_size=8, n_embd=16, n_head=4, n_layer=2, dropout=0.1))
+    model = model.double() if dtype == mt.float64 else model
+    for name, p in model.named_parameters():       # sharper logits than the init's: sampling is not uniform
+        p.data = p.data * 3
+    idx = mt.randint(0, 11, (3, 3))
+    runs = {}
+    for use_cache in (True, False):
+        mt.manual_seed(11)
+        runs[use_cache] = model.generate(idx, 30, temperature=0.8, top_k=6, use_cache=use_cache).tolist()
+    assert runs[True] == runs[False]
+    assert len({tuple(r) for r in runs[True]}) == 3                  # the rows differ: a real test
+
+
+def test_cached_logits_equal_the_full_forward():
+    mt.manual_seed(8)
+    model = GPT(GPTConfig(vocab_size=11, block_size=8, n_embd=16, n_head=4, n_layer=2, dropout=0.0)).double().eval()
+    idx = mt.randint(0, 11, (2, 8))
+    full, _ = model(idx)                                             # (2, 8, 11)
+    cache = model.new_kv_cache()
+    with mt.no_grad():
+        steps = [model(idx[:, :3], kv_cache=cache)[0]] + [model(idx[:, t:t + 1], kv_cache=cache)[0]
+                                                          for t in range(3, 8)]
+    cached = mt.cat(steps, dim=1)
+    np.testing.assert_allclose(cached.numpy(), full.detach().numpy(), rtol=1e-12, atol=1e-12)
+    assert cache[0].length == 8 and cache[1].k.shape == (2, 4, 8, 4)
+    with pytest.raises(ValueError, match="9 tokens but block_size is 8"):
+        model(idx[:, :1], kv_cache=cache)
+
+
+def test_per_head_models_sample_without_a_cache():
+    model = GPT(GPTConfig(**{**TINY.to_dict(), 'attention': 'per_head'}))
+    assert model.new_kv_cache() is None
+    mt.manual_seed(9)
+    a = model.generate(mt.zeros((1, 1), dtype=mt.int64), 12).tolist()
+    mt.manual_seed(9)
+    assert model.generate(mt.zeros((1, 1), dtype=mt.int64), 12, use_cache=False).tolist() == a
+
+
+def test_generate_tokens_yields_each_step_and_restores_the_mode_when_closed():
+    model = GPT(TINY)
+    steps = model.generate_tokens(mt.zeros((2, 1), dtype=mt.int64), 5)
+    first = next(steps)
+    assert first.shape == (2, 1) and not model.training and mt.is_grad_enabled()   # no no_grad leak
+    steps.close()
+    assert model.training
+    assert model.generate(mt.zeros((2, 1), dtype=mt.int64), 0).shape == (2, 1)

@@ -10,6 +10,8 @@ from gpt import checkpoint as ckpt_io
 from gpt import train as gtrain
 from gpt.config import PRESETS, TrainConfig, preset
 from gpt.data import load_text
+from gpt.errors import UserError
+from gpt.runlog import CSV_FIELDS
 
 
 @pytest.fixture(scope='module')
@@ -87,7 +89,7 @@ def test_a_run_writes_checkpoint_log_and_sample(corpus, tmp_path):
     with open(tmp_path / 'log.csv', newline='') as f:
         rows = list(csv.DictReader(f))
     assert [int(r['step']) for r in rows] == [0, 4, 8, 12]
-    assert set(rows[0]) == set(gtrain.CSV_FIELDS)
+    assert set(rows[0]) == set(CSV_FIELDS)
     assert float(rows[-1]['val_loss']) == pytest.approx(summary['val_loss'], abs=1e-6)
     assert float(rows[-1]['tokens_per_s']) > 0 and float(rows[-1]['step_ms']) > 0
     assert float(rows[-1]['train_loss']) < float(rows[0]['train_loss'])          # it learns
@@ -95,7 +97,7 @@ def test_a_run_writes_checkpoint_log_and_sample(corpus, tmp_path):
     assert ck['step'] == 12 and ck['kind'] == ckpt_io.KIND
     assert ck['model_spec'] == {'model': 'gpt', 'vocab_size': len(ck['vocab']), 'block_size': 8,
                                 'n_embd': 16, 'n_head': 2, 'n_layer': 1, 'dropout': 0.1,
-                                'init': 'default'}
+                                'init': 'default', 'attention': 'batched'}
     assert TrainConfig.from_dict(ck['train_config']) == cfg
     assert ck['best_val_loss'] == pytest.approx(min(float(r['val_loss']) for r in rows))
     assert 'cpu' in ck['rng_state'] and ck['optimizer_state']['state']
@@ -194,7 +196,7 @@ def test_bigram_model_trains_and_saves(corpus, tmp_path):
 
 
 def test_load_checkpoint_errors(tmp_path):
-    with pytest.raises(FileNotFoundError, match="checkpoint not found"):
+    with pytest.raises(UserError, match="checkpoint not found"):
         ckpt_io.load_checkpoint(tmp_path / 'missing.npz')
     (tmp_path / 'junk.npz').write_bytes(b'not a zip at all')
     with pytest.raises(ValueError, match="junk.npz"):

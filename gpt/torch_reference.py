@@ -1,14 +1,22 @@
 """The lecture's GPT in PyTorch: the reference twin of gpt.models.GPT.
 
-`build_torch_gpt(...)` returns the lecture's gpt.py model (per-head attention), or with
-attention='sdpa' the same model whose heads run as one batch through
-F.scaled_dot_product_attention. Both have the lecture's parameter and buffer names,
-exactly as gpt.models.GPT, so state dicts move between all three (tests compare logits,
-loss and gradients; benchmarks compare speed).
+`build_torch_gpt(config)` returns, for a gpt.models.GPTConfig, the lecture's gpt.py
+model: with attention='per_head' its loop over heads, with 'batched' the same model
+whose heads run as one batch through F.scaled_dot_product_attention (as gpt.models
+does). It has the lecture's parameter and buffer names, exactly as gpt.models.GPT, so
+state dicts move between them (tests compare logits, loss and gradients; benchmarks
+compare speed and loss curves). Nothing in gpt imports this module: PyTorch is needed
+only where it is imported (tests skip without it).
 """
-import torch
-import torch.nn as nn
-from torch.nn import functional as F
+try:
+    import torch
+    import torch.nn as nn
+    from torch.nn import functional as F
+except ImportError as e:
+    raise ImportError(f"gpt.torch_reference is the PyTorch twin of the GPT and needs PyTorch "
+                      f"(pip install torch): {e}") from None
+
+from .models import ATTENTIONS, GPTConfig
 
 
 class Head(nn.Module):
@@ -35,12 +43,12 @@ class Head(nn.Module):
 
 
 class MultiHeadAttention(nn.Module):
-    """The lecture's heads in parallel; attention='sdpa' batches them through one kernel."""
+    """The lecture's heads in parallel; attention='batched' runs them through one SDPA call."""
 
     def __init__(self, n_embd, n_head, block_size, dropout, attention='per_head'):
         super().__init__()
-        if attention not in ('per_head', 'sdpa'):
-            raise ValueError(f"attention must be 'per_head' or 'sdpa', got {attention!r}")
+        if attention not in ATTENTIONS:
+            raise ValueError(f"attention must be one of {', '.join(ATTENTIONS)}, got {attention!r}")
         head_size = n_embd // n_head
         self.heads = nn.ModuleList([Head(n_embd, head_size, block_size, dropout) for _ in range(n_head)])
         self.proj = nn.Linear(head_size * n_head, n_embd)
@@ -51,10 +59,10 @@ class MultiHeadAttention(nn.Module):
         if self.attention == 'per_head':
             out = torch.cat([h(x) for h in self.heads], dim=-1)       # (B, T, nh*hs)
         else:
-            out = self._sdpa(x)
+            out = self._batched(x)
         return self.dropout(self.proj(out))                            # (B, T, C)
 
-    def _sdpa(self, x):
+    def _batched(self, x):
         B, T, C = x.shape
         nh, hs = len(self.heads), self.heads[0].key.out_features
         w = torch.cat([h.query.weight for h in self.heads] + [h.key.weight for h in self.heads]
@@ -124,17 +132,26 @@ class GPTLanguageModel(nn.Module):
         return logits, F.cross_entropy(logits.view(B * T, C), targets.view(B * T))
 
 
-def build_torch_gpt(vocab_size=65, block_size=256, n_embd=384, n_head=6, n_layer=6, dropout=0.2,
-                    attention='per_head', init='default'):
-    """The lecture's GPT (defaults: its hyperparameters, 10,788,929 parameters).
+def build_torch_gpt(config=None):
+    """The twin of gpt.models.GPT(config) (default: the lecture's GPT, 10,788,929 parameters).
 
-    init: 'default' keeps each module's PyTorch init, 'normal' draws N(0, 0.02) weights
-    and zero biases (gpt.models.GPTConfig's two schemes).
+    config.init 'default' keeps each module's PyTorch init, 'normal' draws N(0, 0.02)
+    weights and zero biases; config.attention picks the per-head loop or batched SDPA.
     """
-    return GPTLanguageModel(vocab_size, block_size, n_embd, n_head, n_layer, dropout, attention, init)
+    c = GPTConfig() if config is None else config
+    return GPTLanguageModel(c.vocab_size, c.block_size, c.n_embd, c.n_head, c.n_layer, c.dropout, c.attention,
+                            c.init)
 
 
-def state_dict_from_minitensor(model, dtype=torch.float64):
-    """A minitensor model's state dict as torch tensors (same names)."""
-    return {k: torch.tensor(v.numpy(), dtype=dtype if v.dtype.kind == 'f' else None)
+def state_dict_from_minitensor(model, dtype=None, device='cpu'):
+    """A minitensor model's state dict as torch tensors (same names; floats as `dtype` if given)."""
+    return {k: torch.tensor(v.numpy(), dtype=dtype if v.dtype.kind == 'f' else None, device=device)
             for k, v in model.state_dict().items()}
+
+
+def copy_weights(ours, theirs):
+    """Load minitensor model `ours`'s weights into its torch twin `theirs` (keeping theirs' dtype and device)."""
+    dtype = next(theirs.parameters()).dtype
+    device = next(theirs.parameters()).device
+    theirs.load_state_dict(state_dict_from_minitensor(ours, dtype, device))
+    return theirs
