@@ -18,10 +18,11 @@ def read_curves(run_dir, warn=print):
         rows, skipped = read_log(path)
     except ValueError as e:
         raise UserError(str(e)) from None
+    if not rows:
+        damaged = f" ({skipped} damaged row(s) left out)" if skipped else ''
+        raise UserError(f"{path} has no complete loss rows yet{damaged}; the first eval of a run writes one")
     if skipped:
         warn(f"warning: {path}: left out {skipped} damaged row(s) (a crash can cut the last one)")
-    if not rows:
-        raise UserError(f"{path} has no complete loss rows yet (the first eval writes one)")
     rows.sort(key=lambda r: int(r['step']))
     return ([int(r['step']) for r in rows], [float(r['train_loss']) for r in rows],
             [float(r['val_loss']) for r in rows])

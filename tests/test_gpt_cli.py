@@ -137,3 +137,133 @@ def test_plot_without_matplotlib_says_how_to_install_it(run_dir, monkeypatch, ca
     assert plot.main([str(run_dir)]) == 1
     err = capsys.readouterr().err.strip()
     assert err == 'error: plotting needs matplotlib: install the plot extra with `pip install -e ".[plot]"`'
+
+
+# ---------------------------------------------------------------- gpt.sample, in-process
+
+def sample_main(capsys, *argv):
+    from gpt import sample as gsample
+    code = gsample.main([str(a) for a in argv])
+    out = capsys.readouterr()
+    return code, out.out, out.err.strip()
+
+
+def test_sample_prints_tokens_per_second_and_the_cache_changes_nothing(run_dir, capsys):
+    code, cached, err = sample_main(capsys, '--checkpoint', run_dir, '--max-new-tokens', 40, '--seed', 3)
+    assert code == 0 and 'tokens/s (KV cache on)' in err and '40 new tokens x 1 sample(s)' in err
+    code, uncached, err = sample_main(capsys, '--checkpoint', run_dir, '--max-new-tokens', 40, '--seed', 3,
+                                      '--no-cache')
+    assert code == 0 and uncached == cached and 'KV cache off' in err
+
+
+def test_sample_ctrl_c_prints_what_was_generated_and_exits_130(run_dir, capsys, monkeypatch):
+    import minitensor as mt
+    real = mt.multinomial
+    calls = {'n': 0}
+
+    def interrupted_after_5(*args, **kwargs):      # Ctrl-C arrives while drawing the 6th token
+        calls['n'] += 1
+        if calls['n'] == 6:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+    monkeypatch.setattr(mt, 'multinomial', interrupted_after_5)
+    code, out, err = sample_main(capsys, '--checkpoint', run_dir, '--prompt', 'First', '--max-new-tokens', 100,
+                                 '--num-samples', 2)
+    assert code == 130 and 'Traceback' not in err
+    samples = [s.split('---\n', 1)[1].rstrip('\n') for s in out.split('--- sample ')[1:]]
+    assert len(samples) == 2 and all(s.startswith('First') and len(s) == 10 for s in samples)
+    assert err.startswith('interrupted: 5 new tokens x 2 sample(s)')
+
+
+@pytest.mark.parametrize('argv, message', [
+    (['--num-samples', 10 ** 12], 'lower --num-samples'),
+    (['--max-new-tokens', 10 ** 15], 'lower --max-new-tokens or --num-samples'),
+    (['--num-samples', 0], '--num-samples must be positive'),
+    (['--temperature', 'nan'], '--temperature must be a positive finite number, got nan'),
+    (['--top-k', 0], '--top-k must be at least 1'),
+])
+def test_sample_absurd_sizes_are_one_line(run_dir, capsys, argv, message):
+    code, out, err = sample_main(capsys, '--checkpoint', run_dir, *argv)
+    assert code == 1 and err.startswith('error: ') and message in err and '\n' not in err, err
+
+
+def crafted(run_dir, tmp_path, edit):
+    import minitensor as mt
+    ck = mt.load(run_dir / 'ckpt.npz')
+    edit(ck)
+    path = tmp_path / 'ckpt.npz'
+    mt.save(ck, path)
+    return path
+
+
+@pytest.mark.parametrize('edit, message', [
+    (lambda ck: ck.pop('model_state'), "entry 'model_state' is NoneType, expected dict"),
+    (lambda ck: ck.update(step='12'), "entry 'step' is str, expected int"),
+    (lambda ck: ck.update(vocab=3), "entry 'vocab' is int, expected str"),
+    (lambda ck: ck['model_spec'].update(n_embd=2 ** 30, n_head=2),
+     "model_spec declares token_embedding_table.weight of shape"),
+    (lambda ck: ck['model_spec'].update(block_size=2 ** 20), "position_embedding_table.weight of shape (1048576, 16)"),
+    (lambda ck: ck['model_spec'].update(n_layer=10 ** 9), "n_layer=1000000000 and n_head=2 are not the blocks"),
+    (lambda ck: ck['model_spec'].update(n_head='2'), "model_spec: n_head must be a positive integer, got '2'"),
+    (lambda ck: ck['model_spec'].update(model='gpt5'), "model_spec's model is 'gpt5'"),
+    (lambda ck: ck['model_spec'].update(flash=True), "model_spec has unknown entries ['flash']"),
+    (lambda ck: ck['model_state'].update({'lm_head.bias': [1.0]}), "model_state entry 'lm_head.bias' is not a tensor"),
+    (lambda ck: ck['model_state'].pop('ln_f.bias'), "missing keys: ln_f.bias"),
+    (lambda ck: ck.update(version='2'), "checkpoint version '2'"),
+])
+def test_sample_crafted_checkpoints_are_one_line(run_dir, tmp_path, capsys, edit, message):
+    path = crafted(run_dir, tmp_path, edit)
+    code, out, err = sample_main(capsys, '--checkpoint', path, '--max-new-tokens', 3)
+    assert code == 1 and err.startswith('error: ') and message in err and '\n' not in err, err
+
+
+# ---------------------------------------------------------------- gpt.plot, in-process
+
+def plot_main(capsys, *argv):
+    from gpt import plot
+    code = plot.main([str(a) for a in argv])
+    out = capsys.readouterr()
+    return code, out.out.strip(), out.err.strip()
+
+
+def write_log(directory, text):
+    directory.mkdir(exist_ok=True)
+    (directory / 'log.csv').write_text(text)
+    return directory
+
+
+LOG = ('step,train_loss,val_loss,lr,step_ms,tokens_per_s\r\n0,4.2,4.3,0.001,nan,nan\r\n'
+       '250,2.5,2.6,0.001,40.1,19000.0\r\n')
+
+
+def test_plot_leaves_out_a_row_cut_by_a_crash_with_one_warning(tmp_path, capsys):
+    pytest.importorskip('matplotlib')
+    run = write_log(tmp_path / 'run', LOG + '500,2.1,2.')
+    code, out, err = plot_main(capsys, run)
+    assert code == 0 and out == f"wrote {run / 'loss.png'}" and (run / 'loss.png').is_file()
+    assert err == f"warning: {run / 'log.csv'}: left out 1 damaged row(s) (a crash can cut the last one)"
+
+
+@pytest.mark.parametrize('text, message', [
+    ('train_loss,val_loss\n1.0,2.0\n', 'its header has no step column'),
+    ('', 'its header has no step, train_loss, val_loss column'),
+    ('step,train_loss,val_loss\n' + '9' * 200000 + ',1,2\n', 'has no complete loss rows yet'),
+    ('step,train_loss,val_loss\n1,\x00,2\n', 'has no complete loss rows yet'),
+], ids=['no step column', 'empty', 'huge field', 'NUL'])
+def test_plot_logs_that_are_not_logs_are_one_line(tmp_path, capsys, text, message):
+    code, out, err = plot_main(capsys, write_log(tmp_path / 'run', text))
+    assert code == 1 and err.startswith('error: ') and message in err and '\n' not in err, err
+
+
+def test_plot_out_reports_the_file_it_really_wrote(tmp_path, capsys):
+    pytest.importorskip('matplotlib')
+    run = write_log(tmp_path / 'run', LOG)
+    code, out, _ = plot_main(capsys, run, '--out', tmp_path / 'curves')          # no extension
+    assert code == 0 and out == f"wrote {tmp_path / 'curves.png'}"
+    assert (tmp_path / 'curves.png').read_bytes()[:4] == b'\x89PNG' and not (tmp_path / 'curves').exists()
+    code, out, _ = plot_main(capsys, run, '--out', tmp_path)                     # a directory
+    assert code == 0 and out == f"wrote {tmp_path / 'loss.png'}" and (tmp_path / 'loss.png').is_file()
+    code, out, _ = plot_main(capsys, run, '--out', tmp_path / 'c.svg')
+    assert code == 0 and (tmp_path / 'c.svg').read_text().lstrip().startswith('<?xml')
+    code, out, err = plot_main(capsys, run, '--out', tmp_path / 'c.jpeg2000')
+    assert code == 1 and "unknown image format '.jpeg2000'" in err

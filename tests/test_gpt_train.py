@@ -277,3 +277,158 @@ def test_tf32_flag_switches_the_backend(corpus, tmp_path, monkeypatch):
     monkeypatch.setattr(mt.backends, 'allow_tf32', False)
     gtrain.train(tiny(corpus, tmp_path, max_iters=1, tf32=True), log=quiet)
     assert mt.backends.allow_tf32 is True
+
+
+# ---------------------------------------------------------------- one source for each setting
+
+def test_every_config_field_has_a_flag_and_the_flags_round_trip():
+    from dataclasses import fields
+    from gpt.config import flag_of
+    cfg = TrainConfig(model='bigram', n_embd=24, n_head=3, n_layer=2, dropout=0.25, init='normal',
+                      attention='per_head', data='x.txt', batch_size=5, block_size=7, max_iters=9,
+                      learning_rate=0.002, weight_decay=0.3, decay_all_params=False, beta1=0.8, beta2=0.95,
+                      grad_clip=0.5, decay_lr=True, warmup_iters=2, lr_decay_iters=8, min_lr=1e-5,
+                      eval_interval=3, eval_iters=4, log_interval=2, seed=-1, device='cuda', out_dir='somewhere',
+                      tf32=True, sample_tokens=7, progress=False)
+    defaults = TrainConfig()
+    assert all(getattr(cfg, f.name) != getattr(defaults, f.name) for f in fields(TrainConfig)), \
+        "every field differs from its default, so the round trip below tests every flag"
+    argv = []
+    for f in fields(TrainConfig):
+        value = getattr(cfg, f.name)
+        if isinstance(value, bool):
+            argv.append(flag_of(f.name) if value else '--no-' + flag_of(f.name)[2:])
+        else:
+            argv += [flag_of(f.name), str(value)]
+    parsed, checkpoint = gtrain.config_from_args(gtrain.build_parser().parse_args(argv))
+    assert parsed == cfg and checkpoint is None
+
+
+def test_gpt_fields_are_train_fields_with_one_help_and_one_mapping():
+    from dataclasses import fields
+    from gpt.config import MODEL_FIELDS, gpt_config
+    from gpt.models import GPTConfig
+    train_fields = {f.name: f for f in fields(TrainConfig)}
+    for f in fields(GPTConfig):
+        if f.name == 'vocab_size':                                   # from the corpus
+            continue
+        assert train_fields[f.name].metadata['help'] == f.metadata['help'], f.name
+    assert set(MODEL_FIELDS) == {f.name for f in fields(GPTConfig)} - {'vocab_size'}
+    small = preset('small')
+    g = gpt_config(small, 65)
+    assert (g.vocab_size, g.block_size, g.n_embd, g.n_head, g.n_layer, g.init) == (65, 64, 128, 4, 4, 'normal')
+    with pytest.raises(UserError, match=r"n_embd \(10\) must be divisible by n_head \(4\) .*\(--n-embd, --n-head\)"):
+        TrainConfig(n_embd=10, n_head=4).validate()
+
+
+def test_without_a_preset_the_gpu_trains_the_lecture_gpt_and_the_cpu_the_small_one(capsys):
+    parse = lambda argv: gtrain.config_from_args(gtrain.build_parser().parse_args(argv))[0]   # noqa: E731
+    assert parse(['--device', 'gpu']) == preset('lecture', device='gpu')
+    assert parse(['--device', 'cuda']).n_embd == 384
+    assert parse([]) == preset('small')
+    assert parse(['--device', 'gpu', '--preset', 'small']).n_embd == 128
+    with pytest.raises(SystemExit):
+        gtrain.main(['--help'])
+    assert "Without --preset: 'lecture' with --device gpu, 'small' on the CPU" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize('argv, message', [
+    (['--lr', 'nan'], "learning_rate must be a positive finite number, got nan (--lr)"),
+    (['--lr', '-0.001'], "learning_rate must be a positive finite number, got -0.001 (--lr)"),
+    (['--lr', 'inf'], "learning_rate must be a positive finite number, got inf (--lr)"),
+    (['--weight-decay', '-0.1'], "weight_decay must be a finite number >= 0, got -0.1 (--weight-decay)"),
+    (['--min-lr', 'nan'], "min_lr must be a finite number >= 0, got nan (--min-lr)"),
+    (['--grad-clip', 'inf'], "grad_clip must be a finite number >= 0, got inf (--grad-clip)"),
+    (['--beta2', '1.0'], "beta2 must be a finite number >= 0 below 1.0, got 1.0 (--beta2)"),
+    (['--dropout', 'nan'], "dropout must be a number in [0, 1), got nan (--dropout)"),
+    (['--seed', str(2 ** 64)], "seed must be an integer in [-9223372036854775808, 18446744073709551616)"),
+    (['--lr-decay-iters', '0'], "lr_decay_iters must be a positive integer, got 0 (--lr-decay-iters)"),
+    (['--data', '/dev/null'], "/dev/null is not a regular file"),
+    (['--n-embd', '65536', '--n-layer', '512'], "lower --n-embd or --n-layer"),
+    (['--batch-size', '1000000', '--block-size', '1024', '--n-embd', '64', '--n-head', '1'],
+     "lower --batch-size or --block-size"),
+])
+def test_bad_settings_are_one_line_naming_the_flag(capsys, tmp_path, corpus, argv, message):
+    data = [] if '--data' in argv else ['--data', corpus]
+    code, err = run_main(capsys, argv + data + ['--out', str(tmp_path / 'run'), '--no-progress'])
+    assert code == 1 and err.startswith('error: ') and message in err and '\n' not in err, err
+    assert not (tmp_path / 'run' / 'ckpt.npz').exists()
+
+
+def test_a_negative_seed_trains_as_torch_seeds_it(corpus, tmp_path):
+    # torch.manual_seed(-1) is seed 2**64 - 1: the same run as that seed
+    gtrain.train(tiny(corpus, tmp_path / 'a', seed=-1, max_iters=2), log=quiet)
+    gtrain.train(tiny(corpus, tmp_path / 'b', seed=2 ** 64 - 1, max_iters=2), log=quiet)
+    _, w_a, _ = final_state(tmp_path / 'a')
+    _, w_b, _ = final_state(tmp_path / 'b')
+    np.testing.assert_array_equal(w_a['lm_head.weight'], w_b['lm_head.weight'])
+
+
+# ---------------------------------------------------------------- nothing lost
+
+def test_a_new_run_never_destroys_a_checkpoint_and_force_moves_it_aside(capsys, corpus, tmp_path):
+    out = tmp_path / 'run'
+    gtrain.train(tiny(corpus, out, max_iters=2), log=quiet)
+    before = (out / 'ckpt.npz').read_bytes()
+    argv = ['--data', corpus, '--out', str(out), '--max-iters', '1', '--n-embd', '16', '--n-head', '2',
+            '--n-layer', '1', '--block-size', '8', '--batch-size', '2', '--eval-iters', '1',
+            '--sample-tokens', '0', '--no-progress']
+    code, err = run_main(capsys, argv)
+    assert code == 1 and '--resume' in err and '--force' in err and '\n' not in err
+    assert (out / 'ckpt.npz').read_bytes() == before                 # untouched
+    with pytest.raises(UserError, match='holds the checkpoint of an earlier run'):
+        gtrain.train(tiny(corpus, out, max_iters=1), log=quiet)
+    assert gtrain.main(argv + ['--force']) == 0
+    aside = [p for p in tmp_path.iterdir() if p.name.startswith('run.old-')]
+    assert len(aside) == 1 and (aside[0] / 'ckpt.npz').read_bytes() == before
+    assert (aside[0] / 'log.csv').is_file() and ckpt_io.load_checkpoint(out)['step'] == 1
+    assert f'moved the earlier run in {out} to {aside[0]}' in capsys.readouterr().out
+    code, err = run_main(capsys, ['--resume', '--force', '--out', str(out)])
+    assert code == 1 and 'pass one' in err
+
+
+def test_resume_recovers_from_a_damaged_log(corpus, tmp_path):
+    gtrain.train(tiny(corpus, tmp_path, max_iters=8), log=quiet)         # evals at 0, 4, 8
+    log_path = tmp_path / 'log.csv'
+    text = log_path.read_text()
+    lines = text.splitlines(keepends=True)
+    damaged = lines[0] + lines[1] + 'garbage,,\n' + 'x' * 5000 + '\n' + lines[2] + lines[3][:9]   # cut mid-row
+    log_path.write_text(damaged)
+    messages = []
+    gtrain.train(tiny(corpus, tmp_path, max_iters=10), resume=True, log=messages.append)
+    assert any('left out 3 damaged row(s)' in m for m in messages)
+    rows = list(csv.DictReader(open(log_path, newline='')))
+    assert [r['step'] for r in rows] == ['0', '4', '10']                # the cut row (8) is gone, 10 added
+    assert rows[:2] == list(csv.DictReader(text.splitlines()))[:2]     # kept rows keep their text
+    log_path.write_text('not,a,log\n1,2,3\n')
+    gtrain.train(tiny(corpus, tmp_path, max_iters=11), resume=True, log=messages.append)
+    assert any('is not a gpt.train log' in m and 'starting a new log.csv' in m for m in messages)
+    assert [r['step'] for r in csv.DictReader(open(log_path, newline=''))] == ['11']
+
+
+def test_out_of_memory_is_one_line_naming_the_flags(capsys, corpus, tmp_path, monkeypatch):
+    class OutOfMemoryError(Exception):            # what CuPy raises, caught by its name
+        pass
+
+    def no_memory(*args, **kwargs):
+        raise OutOfMemoryError('out of memory allocating 1,073,741,824 bytes')
+    monkeypatch.setattr(gtrain.Trainer, 'train_step', no_memory)
+    code, err = run_main(capsys, ['--data', corpus, '--out', str(tmp_path), '--max-iters', '2',
+                                  '--n-embd', '16', '--n-head', '2', '--n-layer', '1', '--no-progress'])
+    assert code == 1 and 'out of memory (OutOfMemoryError)' in err and '--batch-size' in err and '\n' not in err
+    monkeypatch.setattr(gtrain.Trainer, 'train_step', lambda self: {}['a bug'])
+    with pytest.raises(KeyError):                 # a programming error keeps its traceback
+        gtrain.main(['--data', corpus, '--out', str(tmp_path / 'b'), '--max-iters', '2', '--n-embd', '16',
+                     '--n-head', '2', '--n-layer', '1', '--no-progress'])
+
+
+def test_resume_may_switch_to_the_lectures_per_head_attention(corpus, tmp_path):
+    straight, switched = tmp_path / 'straight', tmp_path / 'switched'
+    gtrain.train(tiny(corpus, straight, dropout=0.0), log=quiet)
+    gtrain.train(tiny(corpus, switched, dropout=0.0, max_iters=6), log=quiet)
+    gtrain.train(tiny(corpus, switched, dropout=0.0, attention='per_head'), resume=True, log=quiet)
+    _, w_a, _ = final_state(straight)
+    _, w_b, _ = final_state(switched)
+    for k in w_a:                                 # the same math: equal up to rounding
+        np.testing.assert_allclose(w_a[k], w_b[k], rtol=1e-4, atol=1e-5, err_msg=k)
+    assert ckpt_io.load_checkpoint(switched)['model_spec']['attention'] == 'per_head'
