@@ -19,7 +19,7 @@ from .tensor import Tensor
 
 globals().update(FUNCTION_FORMS)   # mt.sum, mt.exp, mt.softmax, mt.matmul, ...
 
-from . import distributed, nn, optim  # noqa: E402  (they import the names above)
+from . import distributed, nn, optim, utils  # noqa: E402  (they import the names above)
 from . import amp, cuda  # noqa: E402  (torch.cuda's and torch.amp's names, on purpose)
 from .amp import autocast  # noqa: E402
 from .compat import compile, get_default_dtype  # noqa: E402
