@@ -4,7 +4,8 @@ PyTorch's names and semantics: `import minitensor as mt` where you would write
 `import torch`.
 """
 from . import dtypes
-from .autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd import (Function, enable_grad, inference_mode, is_grad_enabled,
+                       is_inference_mode_enabled, no_grad, set_grad_enabled)
 from .backend import (backends, device, get_float32_matmul_precision, gpu_available,
                       set_float32_matmul_precision, synchronize)
 from .creation import (FUNCTION_FORMS, allclose, arange, cat, concat, concatenate, empty, eye,

@@ -2,52 +2,122 @@
 
 A Function's forward and backward work on raw backend arrays (numpy or cupy).
 `Function.apply` wraps the result in a Tensor that remembers the Function (its
-`grad_fn`) and the input Tensors, so `backward()` can walk the graph in reverse.
+`grad_fn`) and the inputs, so `backward()` can walk the graph in reverse.
 
-Rule that keeps this simple and fast: gradient arrays are never modified in place.
-A backward may therefore hand the very same array to two inputs (as `a + b` does).
+Rules that keep this simple and fast:
+- gradient arrays are never modified in place: a backward may hand the very same
+  array to two inputs (as `a + b` does);
+- everything a backward reads that is an array goes through `save_for_backward`:
+  that is what the version counters check and what `release()` frees;
+- a Tensor's storage has a version counter, shared by its views and bumped by every
+  in-place op; backward refuses to use a saved array whose tensor's version moved
+  (torch's rule: an in-place edit never yields a silently wrong gradient).
 """
 import functools
 import weakref
 
 _grad_enabled = True
+_inference_mode = False
 Tensor = None      # minitensor.tensor.Tensor; tensor.py binds it when it loads (it imports this module)
 
+
+# ---------------------------------------------------------------- grad mode
 
 def is_grad_enabled():
     return _grad_enabled
 
 
-def set_grad_enabled(mode):
+def is_inference_mode_enabled():
+    return _inference_mode
+
+
+def _set_grad_enabled(mode):
     global _grad_enabled
     _grad_enabled = bool(mode)
 
 
-class no_grad:
-    """Context manager and decorator: ops inside record no graph (inference, updates)."""
-
-    def __enter__(self):
-        self.prev = is_grad_enabled()
-        set_grad_enabled(False)
-
-    def __exit__(self, *exc):
-        set_grad_enabled(self.prev)
+class _GradModeContext:
+    """Base of the grad-mode switches: a context manager and a decorator."""
 
     def __call__(self, fn):
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with no_grad():
+            with self._clone():
                 return fn(*args, **kwargs)
         return wrapper
 
+    def _clone(self):
+        return type(self)()
 
-class enable_grad(no_grad):
-    """Re-enable graph recording inside a no_grad block."""
+
+class no_grad(_GradModeContext):
+    """Context manager and decorator: ops inside record no graph (inference, updates)."""
 
     def __enter__(self):
-        self.prev = is_grad_enabled()
-        set_grad_enabled(True)
+        self.prev = _grad_enabled
+        _set_grad_enabled(False)
 
+    def __exit__(self, *exc):
+        _set_grad_enabled(self.prev)
+
+
+class enable_grad(_GradModeContext):
+    """Context manager and decorator: re-enable graph recording inside a no_grad block."""
+
+    def __enter__(self):
+        self.prev = _grad_enabled
+        _set_grad_enabled(True)
+
+    def __exit__(self, *exc):
+        _set_grad_enabled(self.prev)
+
+
+class set_grad_enabled(_GradModeContext):
+    """set_grad_enabled(mode): sets the mode at once (a function call), and as a context
+    manager or decorator restores the previous mode afterwards, as torch."""
+
+    def __init__(self, mode):
+        self.prev, self.mode = _grad_enabled, bool(mode)
+        _set_grad_enabled(self.mode)
+
+    def __call__(self, fn):
+        _set_grad_enabled(self.prev)      # decorating must not leave the mode switched
+        return super().__call__(fn)
+
+    def _clone(self):
+        return type(self)(self.mode)
+
+    def __enter__(self):
+        pass
+
+    def __exit__(self, *exc):
+        _set_grad_enabled(self.prev)
+
+
+class inference_mode(_GradModeContext):
+    """inference_mode(mode=True): no_grad for inference (there are no inference tensors
+    here: tensors made inside are ordinary tensors that do not require grad)."""
+
+    def __init__(self, mode=True):
+        self.mode = bool(mode)
+
+    def _clone(self):
+        return type(self)(self.mode)
+
+    def __enter__(self):
+        global _inference_mode
+        self.prev = _grad_enabled, _inference_mode
+        if self.mode:
+            _set_grad_enabled(False)
+        _inference_mode = self.mode
+
+    def __exit__(self, *exc):
+        global _inference_mode
+        grad, _inference_mode = self.prev
+        _set_grad_enabled(grad)
+
+
+# ---------------------------------------------------------------- graph pieces
 
 class Edge:
     """What backward needs of a non-leaf (or constant) input: where its gradient goes,
@@ -59,6 +129,56 @@ class Edge:
         self.grad_fn, self.output_nr, self.shape = t.grad_fn, t.output_nr, t.array.shape
 
 
+class AccumulateGrad:
+    """What `grad_fn.next_functions` shows for a leaf that requires grad, as torch."""
+    __slots__ = ('variable',)
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def __repr__(self):
+        return "<AccumulateGrad>"
+
+
+def _version_box(t):
+    """t's version counter (a one-element list shared with its views), made on demand."""
+    box = t._vc
+    if box is None:
+        box = t._vc = [0]
+    return box
+
+
+def _storage_owner(a):
+    """The array that owns a's memory (NumPy and CuPy point a view's .base at it)."""
+    base = getattr(a, 'base', None)
+    return a if base is None else base
+
+
+class SavedVersion:
+    """A saved array's tensor and the version it had when saved (for the error message:
+    its shape, dtype and which op produced it)."""
+    __slots__ = ('slot', 'box', 'version', 'shape', 'dtype', 'producer', 'output_nr')
+
+    def __init__(self, slot, t):
+        self.slot, self.box = slot, _version_box(t)
+        self.version = self.box[0]
+        self.shape, self.dtype = t.array.shape, t.array.dtype
+        # a name, not the node: a reference would make a cycle when a node saves its output
+        self.producer = None if t.grad_fn is None else t.grad_fn.name
+        self.output_nr = t.output_nr
+
+    def check(self, fn):
+        if self.box[0] != self.version:
+            made_by = f", which is output {self.output_nr} of {self.producer}Backward," if self.producer else ""
+            raise RuntimeError(
+                f"one of the variables needed for gradient computation has been modified by an "
+                f"inplace operation: [minitensor.{self.dtype} {list(self.shape)}]{made_by} is at "
+                f"version {self.box[0]}; expected version {self.version} instead. It was saved by "
+                f"{fn.name}Backward; clone() it before the in-place op, or make the op out of place.")
+
+
+# ---------------------------------------------------------------- Function
+
 class Function:
     """Base of every differentiable op: subclasses define forward() and backward().
 
@@ -66,51 +186,192 @@ class Function:
     backward(grad) -> one gradient per tensor input (or None), each already shaped
                       like that input.
 
-    A forward may return a tuple of arrays (split does): apply then returns a tuple
-    of Tensors, and backward receives a list with one gradient per output (None for
-    an output that no path from the loss reaches).
+    Rules:
+    - Every array backward needs is passed to `save_for_backward(*arrays)` (or one
+      named tuple of arrays, for a fused kernel's saves) and read back from `self.saved`.
+      Other attributes hold only small non-array values (shapes, axes, flags): they
+      survive `release()`, which frees the saved arrays after backward.
+    - A saved array that is an input's or the output's array (or a view of one) is
+      checked by version: modifying that tensor in place before backward makes
+      backward raise instead of returning a wrong gradient.
+    - A forward may return a tuple of arrays (split does); such a Function sets
+      `self.n_outputs` (the tuple's length, even 1) in forward. apply then returns a tuple of Tensors, and
+      backward receives a list with one gradient per output (None for an output that
+      no path from the loss reaches).
+
+    After apply, `self.inputs` holds, per input, the Tensor itself if it is a leaf
+    that requires grad (its gradient accumulates into it) and an Edge otherwise (the
+    producer's grad_fn and output slot, not the array); `self.needs_grad` says which
+    inputs want a gradient.
     """
-    __slots__ = ('inputs', 'saved', 'needs_grad', '__dict__')
+    __slots__ = ('inputs', 'needs_grad', 'saved', 'saved_versions', '__dict__')
+    n_outputs = None      # a Function returning a tuple sets it in forward (even to 1)
 
     def save_for_backward(self, *arrays):
-        self.saved = arrays
+        self.saved = arrays[0] if len(arrays) == 1 and isinstance(arrays[0], tuple) else arrays
 
     @classmethod
     def apply(cls, *inputs, **options):
         ctx = cls()
+        ctx.saved = ()
+        requires_grad = False
+        for t in inputs:
+            if t._base is not None and t._view_version != t._vc[0]:
+                t._refresh_view()           # its base was modified in place: see the new history
+            if t.requires_grad:
+                requires_grad = True
         out = ctx.forward(*[t.array for t in inputs], **options)
-        requires_grad = _grad_enabled and any(t.requires_grad for t in inputs)
-        if requires_grad:
+        if not (requires_grad and _grad_enabled):
+            ctx = None
+        else:
             # leaves that need a gradient stay (it accumulates into them); any other input
             # is kept as an Edge, so its array is freed once no op's saved values hold it
             ctx.inputs = tuple(t if t.grad_fn is None and t.requires_grad else Edge(t) for t in inputs)
             ctx.needs_grad = tuple(t.requires_grad for t in inputs)
-        else:
-            ctx = None
-        if isinstance(out, tuple):              # several outputs: each knows its position
-            outs = tuple(Tensor._wrap(o, requires_grad, ctx) for o in out)
+        if type(out) is tuple:              # several outputs: each knows its position
+            if ctx is not None and ctx.n_outputs != len(out):
+                raise RuntimeError(f"{cls.__name__}.forward returned {len(out)} outputs but declared "
+                                   f"n_outputs = {ctx.n_outputs} (an engine bug)")
+            outs = tuple(Tensor._wrap(o, ctx is not None, ctx) for o in out)
             for i, t in enumerate(outs):
                 t.output_nr = i
-            if ctx is not None:
-                ctx.n_outputs = len(outs)
-            return outs
-        return Tensor._wrap(out, requires_grad, ctx)
+                _mark_view(t, inputs, cls, options, i)
+        else:
+            outs = Tensor._wrap(out, ctx is not None, ctx)
+            if out.base is not None or (inputs and out is inputs[0].array):
+                _mark_view(outs, inputs, cls, options, None)
+        if ctx is not None and ctx.saved:
+            ctx._record_versions(inputs, outs)
+        return outs
+
+    def _record_versions(self, inputs, outs):
+        """Remember the version of each tensor whose array (or a view of it) was saved."""
+        owners = [(_storage_owner(t.array), t) for t in inputs]
+        for o in (outs if type(outs) is tuple else (outs,)):
+            owners.append((_storage_owner(o.array), o))
+        records = []
+        for slot, s in enumerate(self.saved):
+            if s is None:
+                continue
+            owner = _storage_owner(s)
+            for array, t in owners:
+                if owner is array:
+                    records.append(SavedVersion(slot, t))
+                    break
+        if records:
+            self.saved_versions = records
+
+    def check_saved(self):
+        """Raise torch's errors if backward would read freed or modified saved arrays."""
+        if self.saved is None:
+            raise RuntimeError(
+                f"Trying to backward through the graph a second time (or directly access saved "
+                f"tensors after they have already been freed): {self.name}Backward's saved "
+                f"values were freed after the first backward. Specify retain_graph=True on the "
+                f"first backward if you need to backward through the graph a second time.")
+        records = getattr(self, 'saved_versions', None)
+        if records:
+            for r in records:
+                r.check(self)
 
     def release(self):
-        """Drop what backward needed, so the memory goes back right after use."""
-        self.saved = None
-        self.inputs = None
-        self.__dict__.clear()
+        """Drop the saved arrays, so the memory goes back right after use. The graph's
+        structure stays: a second backward through ops that saved nothing works, as torch."""
+        if self.saved:
+            self.saved = None
+        self.saved_versions = None
 
     @property
     def name(self):
         return type(self).__name__
 
+    @property
+    def next_functions(self):
+        """((grad_fn or AccumulateGrad or None, output_nr), ...) per input, as torch."""
+        out = []
+        for t in self.inputs:
+            if isinstance(t, Edge):
+                out.append((t.grad_fn, t.output_nr))
+            else:
+                out.append((AccumulateGrad(t), 0))
+        return tuple(out)
+
+    def register_hook(self, hook):
+        """hook(grad_inputs, grad_outputs) after this node's backward (torch's Node hook)."""
+        self.__dict__.setdefault('_post_hooks', []).append(hook)
+
     def __repr__(self):
         return f"<{self.name}Backward>"
 
 
-# ------------------------------------------------------------ post-accumulate-grad hooks
+def _mark_view(out, inputs, cls, options, piece):
+    """If out shares storage with an input, it is a view: same version counter, and
+    (when made with grad on) it remembers its base and how to re-derive it."""
+    array = out.array
+    owner = _storage_owner(array)
+    for t in inputs:
+        if owner is _storage_owner(t.array):
+            break
+    else:
+        return
+    out._vc = _version_box(t)
+    if not _grad_enabled:
+        return
+    base = t if t._base is None else t._base
+    out._base = base
+    out._view_chain = (t._view_chain if t._base is not None else ()) + ((cls, options, piece),)
+    out._view_version = out._vc[0]
+
+
+def view_positions(base_shape, chain, xp):
+    """Flat positions in the base of each element of the view the chain derives."""
+    positions = xp.arange(_size(base_shape)).reshape(base_shape)
+    for cls, options, piece in chain:
+        result = cls().forward(positions, **options)
+        positions = result if piece is None else result[piece]
+    return positions
+
+
+def _size(shape):
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+class ViewOf(Function):
+    """A view's history after its base was modified in place: the view re-derived from
+    the base's new state (torch's AsStridedBackward). Backward scatters into the base."""
+
+    def backward(self, g):
+        xp = _xp(g)
+        positions = view_positions(self.base_shape, self.chain, xp)
+        grad = xp.zeros(_size(self.base_shape), dtype=g.dtype)
+        xp.add.at(grad, positions.reshape(-1), g.reshape(-1))   # an expanded view repeats positions
+        return grad.reshape(self.base_shape)
+
+
+class CopySlices(Function):
+    """An in-place op on a view, seen from the base (torch's CopySlices): the new base
+    is the old base with the view's region replaced by the op's result. Inputs: the old
+    base and the result; the region's gradient goes to the result, the rest to the base."""
+
+    def backward(self, g):
+        xp = _xp(g)
+        positions = view_positions(self.base_shape, self.chain, xp).reshape(-1)
+        flat = g.reshape(-1)
+        grad_result = flat[positions].reshape(self.view_shape)
+        grad_base = flat.copy()
+        grad_base[positions] = 0
+        return grad_base.reshape(self.base_shape), grad_result
+
+
+def _xp(a):
+    from .backend import xp_of
+    return xp_of(a)
+
+
+# ---------------------------------------------------------------- post-accumulate-grad hooks
 
 _post_accumulate_hooks = {}   # id(leaf) -> [hook(leaf)]; empty, backward skips all hook work
 
@@ -165,14 +426,23 @@ def _run_post_accumulate_hooks(leaf):
         hook(leaf)
 
 
-def _topological_order(root):
-    """Every Function reachable from root's grad_fn, each after all its consumers.
+def _fire(leaves, reached):
+    """Post-accumulate hooks of the leaves whose last use just ran, if they got a gradient."""
+    for t in leaves:
+        if id(t) in reached:
+            _run_post_accumulate_hooks(t)
+
+
+# ---------------------------------------------------------------- backward
+
+def _topological_order(roots):
+    """Every Function reachable from the roots' grad_fns, each after all its consumers.
 
     Iterative depth-first search (an explicit stack, not recursion), so a chain of
     100,000 ops works.
     """
     order, visited = [], set()
-    stack = [(root.grad_fn, False)]
+    stack = [(r.grad_fn, False) for r in roots if r.grad_fn is not None]
     while stack:
         fn, children_done = stack.pop()
         if children_done:
@@ -182,11 +452,6 @@ def _topological_order(root):
             continue
         visited.add(id(fn))
         stack.append((fn, True))
-        if fn.inputs is None:
-            raise RuntimeError(
-                f"backward: trying to backward through the graph a second time (through "
-                f"{fn.name}); its saved values were freed after the first backward. "
-                f"Pass retain_graph=True to the first backward if you need this.")
         for t in fn.inputs:
             if t.grad_fn is not None and id(t.grad_fn) not in visited:
                 stack.append((t.grad_fn, False))
@@ -197,11 +462,10 @@ def _topological_order(root):
 def _add_grad(grads, t, g):
     """Sum g into the gradient waiting for t's grad_fn (one slot per output)."""
     fn, key = t.grad_fn, id(t.grad_fn)
-    n_outputs = getattr(fn, 'n_outputs', None)   # set only when forward returned a tuple,
-    if n_outputs is None:                         # even a 1-tuple (a split into one piece)
+    if fn.n_outputs is None:
         grads[key] = g if key not in grads else grads[key] + g
         return
-    slots = grads.setdefault(key, [None] * n_outputs)
+    slots = grads.setdefault(key, [None] * fn.n_outputs)
     i = t.output_nr
     slots[i] = g if slots[i] is None else slots[i] + g
 
@@ -219,69 +483,189 @@ def _private(g, shared):
     return g
 
 
-def backward(tensor, gradient=None, retain_graph=False):
-    """Reverse-mode sweep from `tensor`: fill .grad on every leaf that requires grad."""
+def _seed(tensor, gradient, op):
+    """The starting gradient for one root: ones for a scalar, else the given one."""
     if not tensor.requires_grad:
         raise RuntimeError(
-            "backward: this tensor does not require grad and has no grad_fn; "
-            "create the leaves with requires_grad=True (and call outside mt.no_grad())")
+            f"{op}: element 0 of tensors does not require grad and has no grad_fn; "
+            f"create the leaves with requires_grad=True (and call outside mt.no_grad())")
     if gradient is None:
         if tensor.array.size != 1:
             raise RuntimeError(
-                f"backward: grad can be implicitly created only for scalar outputs, but the "
+                f"{op}: grad can be implicitly created only for scalar outputs, but the "
                 f"output has shape {tuple(tensor.shape)}; pass gradient= (same shape) or reduce "
                 f"first, e.g. loss.sum().backward()")
-        grad = tensor.xp.ones_like(tensor.array)
-    else:
-        grad = gradient.array if isinstance(gradient, Tensor) else tensor.xp.asarray(gradient)
-        if grad.shape != tensor.array.shape:
-            raise RuntimeError(
-                f"backward: gradient has shape {tuple(grad.shape)} but the output has shape "
-                f"{tuple(tensor.shape)}; they must match")
-        grad = grad.astype(tensor.array.dtype, copy=False)
+        return tensor.xp.ones_like(tensor.array), False
+    grad = gradient.array if isinstance(gradient, Tensor) else tensor.xp.asarray(gradient)
+    if grad.shape != tensor.array.shape:
+        raise RuntimeError(
+            f"{op}: gradient has shape {tuple(grad.shape)} but the output has shape "
+            f"{tuple(tensor.shape)}; they must match")
+    return grad.astype(tensor.array.dtype, copy=False), True
 
-    if tensor.grad_fn is None:          # a leaf: its gradient is the seed itself
-        tensor._accumulate_grad(_private(grad, gradient is not None))
-        if _post_accumulate_hooks:
-            _run_post_accumulate_hooks(tensor)
-        return
 
-    handed = set() if gradient is None else {id(grad)}   # arrays already owned elsewhere
-    grads = {}                          # grad_fn id -> gradient w.r.t. its output(s)
-    _add_grad(grads, tensor, grad)
-    order = _topological_order(tensor)
-    hooks_at = _hooked_leaves_by_last_use(order) if _post_accumulate_hooks else None
+def _run_hooks(hooks, g):
+    for hook in hooks:
+        result = hook(Tensor._wrap(g))
+        if result is not None:
+            g = result.array if isinstance(result, Tensor) else result
+    return g
+
+
+def run_backward(roots, seeds, retain_graph=False, capture=None, op='backward'):
+    """The reverse sweep. Accumulates into the leaves' .grad, or, when `capture` maps
+    (grad_fn id or leaf id, output_nr) -> slot, returns the gradients of those tensors
+    instead (autograd.grad), touching no .grad."""
+    captured = {} if capture is not None else None
+    handed = set()                       # arrays already owned elsewhere
+    grads = {}                           # grad_fn id -> gradient w.r.t. its output(s)
+    leaf_roots = []
+    for t, (g, given) in zip(roots, seeds):
+        if t._base is not None and t._view_version != t._vc[0]:
+            t._refresh_view()
+        if given:
+            handed.add(id(g))
+        if t.grad_fn is None:
+            leaf_roots.append((t, g))
+        else:
+            _add_grad(grads, t, g)
+    hooked = _post_accumulate_hooks and capture is None
+    for t, g in leaf_roots:                # a leaf root: its gradient is the seed itself
+        _deliver_leaf(t, g, handed, captured, capture)
+        if hooked:
+            _run_post_accumulate_hooks(t)
+
+    order = _topological_order(roots)
+    hooks_at = _hooked_leaves_by_last_use(order) if hooked else None
     reached = set()                     # hooked leaves that received a gradient
     for i, fn in enumerate(order):
         out_grad = grads.pop(id(fn), None)
-        if out_grad is None:            # no path from the root reaches this op's output
+        if out_grad is None:            # no path from the roots reaches this op's output
             if hooks_at and i in hooks_at:
                 _fire(hooks_at[i], reached)
             continue
+        pre = fn.__dict__.get('_pre_hooks')
+        if pre or capture is not None:
+            out_grad = _node_entry(fn, out_grad, pre, captured, capture)
+        fn.check_saved()
         in_grads = fn.backward(out_grad)
         if not isinstance(in_grads, tuple):
             in_grads = (in_grads,)
         for t, needs, g in zip(fn.inputs, fn.needs_grad, in_grads):
             if not needs or g is None:
                 continue
-            assert g.shape == t.shape, (
-                f"{fn.name}.backward returned a gradient of shape {g.shape} "
-                f"for an input of shape {t.shape}")
+            if g.shape != t.shape:
+                raise RuntimeError(
+                    f"{fn.name}Backward returned a gradient of shape {tuple(g.shape)} for an "
+                    f"input of shape {tuple(t.shape)}; a backward must return each gradient "
+                    f"shaped like its input (an engine bug in {fn.name})")
             if t.grad_fn is None:
-                t._accumulate_grad(_private(g, id(g) in handed))
+                _deliver_leaf(t, g, handed, captured, capture)
                 handed.add(id(g))
                 if hooks_at is not None:
                     reached.add(id(t))
             else:
                 _add_grad(grads, t, g)
+        post = fn.__dict__.get('_post_hooks')
+        if post:
+            for hook in post:
+                hook(in_grads, out_grad)
         if not retain_graph:
             fn.release()
         if hooks_at and i in hooks_at:
             _fire(hooks_at[i], reached)
+    return captured
 
 
-def _fire(leaves, reached):
-    """Post-accumulate hooks of the leaves whose last use just ran, if they got a gradient."""
-    for t in leaves:
-        if id(t) in reached:
-            _run_post_accumulate_hooks(t)
+def _node_entry(fn, out_grad, pre, captured, capture):
+    """Gradient hooks and retain_grad of non-leaf tensors (per output slot), and
+    autograd.grad's capture of a non-leaf input."""
+    multi = fn.n_outputs is not None
+    slots = list(out_grad) if multi else [out_grad]
+    for i, g in enumerate(slots):
+        if g is None:
+            continue
+        for nr, hook in (pre or ()):
+            if nr == i:
+                g = _run_hooks((hook,), g)
+        slots[i] = g
+        if capture is not None and (id(fn), i) in capture:
+            captured[capture[(id(fn), i)]] = g
+    return slots if multi else slots[0]
+
+
+def _deliver_leaf(t, g, handed, captured, capture):
+    if t._hooks:
+        g = _run_hooks(t._hooks, g)
+    if capture is not None:
+        slot = capture.get((id(t), 0))
+        if slot is not None:
+            captured[slot] = g if slot not in captured else captured[slot] + g
+        return
+    t._accumulate_grad(_private(g, id(g) in handed))
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+    """mt.autograd.backward: fill .grad of every leaf from one or several roots."""
+    if create_graph:
+        raise NotImplementedError(
+            "backward: create_graph=True (higher-order gradients) is not supported by minitensor; "
+            "gradients are computed on raw arrays, without a graph of their own")
+    if inputs is not None:
+        raise NotImplementedError("backward: inputs= is not supported; use mt.autograd.grad")
+    roots = list(tensors) if isinstance(tensors, (list, tuple)) else [tensors]
+    if grad_tensors is None or not isinstance(grad_tensors, (list, tuple)):
+        grad_tensors = [grad_tensors] * len(roots)
+    seeds = [_seed(t, g, 'backward') for t, g in zip(roots, grad_tensors)]
+    run_backward(roots, seeds, bool(retain_graph))
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=None, materialize_grads=False):
+    """mt.autograd.grad: the gradients of outputs w.r.t. inputs, returned (no .grad is
+    touched). create_graph=True is not supported."""
+    if create_graph:
+        raise NotImplementedError(
+            "grad: create_graph=True (higher-order gradients) is not supported by minitensor; "
+            "gradients are computed on raw arrays, without a graph of their own")
+    outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+    single = not isinstance(inputs, (list, tuple))
+    inputs = [inputs] if single else list(inputs)
+    if grad_outputs is None or not isinstance(grad_outputs, (list, tuple)):
+        grad_outputs = [grad_outputs] * len(outputs)
+    capture = {}
+    for i, t in enumerate(inputs):
+        if not t.requires_grad:
+            raise RuntimeError(f"grad: input {i} does not require grad")
+        if t._base is not None and t._view_version != t._vc[0]:
+            t._refresh_view()
+        key = (id(t), 0) if t.grad_fn is None else (id(t.grad_fn), t.output_nr)
+        capture.setdefault(key, i)
+    seeds = [_seed(t, g, 'grad') for t, g in zip(outputs, grad_outputs)]
+    retain = bool(retain_graph) if retain_graph is not None else False
+    captured = run_backward(outputs, seeds, retain, capture)
+    result = []
+    for i, t in enumerate(inputs):
+        g = captured.get(capture[(id(t), 0) if t.grad_fn is None else (id(t.grad_fn), t.output_nr)])
+        if g is None:
+            if materialize_grads:
+                g = t.xp.zeros_like(t.array)
+            elif not allow_unused:
+                raise RuntimeError(
+                    f"grad: one of the differentiated tensors (input {i}) appears to not have "
+                    f"been used in the graph. Set allow_unused=True if this is the desired behavior.")
+            else:
+                result.append(None)
+                continue
+        if g.dtype != t.dtype:
+            g = g.astype(t.dtype)
+        result.append(Tensor._wrap(g.copy() if g.base is not None else g))
+    return tuple(result)
+
+
+def tensor_backward(tensor, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+    """Tensor.backward: one root."""
+    backward([tensor], [gradient], retain_graph, create_graph, inputs)
+
+
+_weakref = weakref   # retain_grad's hooks hold their tensor weakly (tensor.py)

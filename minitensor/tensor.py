@@ -13,9 +13,8 @@ import numbers
 
 import numpy as np
 
-from . import autograd, dtypes
+from . import autograd, dtypes, inplace, random
 from .arrays import as_array
-from .autograd import backward as run_backward
 from .autograd import is_grad_enabled
 from .backend import device_of, is_device_like, normalize_device, to_device, xp_of
 from .ops import elementwise as E
@@ -25,6 +24,7 @@ from .ops import nn as N
 from .ops import reduce as R
 from .ops import shape as S
 from .ops.broadcast import broadcast_shape
+from .ops.inplace import Clone, Copy, Fill, IndexPut
 from .printing import tensor_repr
 
 
@@ -57,7 +57,15 @@ def normalize_dims(op, dim, ndim):
 
 class Tensor:
     """An n-dimensional array on 'cpu' or 'gpu' that records ops for backward()."""
-    __slots__ = ('array', 'grad', 'requires_grad', 'grad_fn', 'output_nr', '__weakref__')
+    # _vc: the storage's version counter, a one-element list shared with views (None
+    # until needed: version 0); _base: for a view made with grad on, the tensor it views.
+    # Rarely set attributes live in __dict__ with class defaults below.
+    __slots__ = ('array', 'grad', 'requires_grad', 'grad_fn', 'output_nr', '_vc', '_base',
+                 '__weakref__', '__dict__')
+    _view_chain = ()                 # how to re-derive a view from its base: ((Function, options, piece), ...)
+    _view_version = 0                # the version at which a view's history was recorded
+    _hooks = None                    # gradient hooks of a leaf (register_hook)
+    _retains_grad = False
 
     def __init__(self, data, requires_grad=False, dtype=None, device=None):
         self.array = as_array(data, dtype, device)
@@ -65,6 +73,7 @@ class Tensor:
         self.grad_fn = None
         self.output_nr = 0       # which output of grad_fn this is (split has several)
         self.requires_grad = False
+        self._vc = self._base = None
         if requires_grad:
             self.requires_grad_(True)
 
@@ -79,6 +88,7 @@ class Tensor:
         t.requires_grad = requires_grad
         t.grad_fn = grad_fn
         t.output_nr = 0
+        t._vc = t._base = None
         return t
 
     # ------------------------------------------------------------ basic properties
@@ -246,9 +256,9 @@ class Tensor:
         backward's contributions (as torch). Returns a handle with remove()."""
         return autograd.register_post_accumulate_grad_hook(self, hook)
 
-    def backward(self, gradient=None, retain_graph=False):
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Fill .grad of every leaf that requires grad with dSelf/dLeaf (summed over calls)."""
-        run_backward(self, gradient, retain_graph)
+        autograd.tensor_backward(self, gradient, retain_graph, create_graph, inputs)
 
     def _accumulate_grad(self, g):
         if g.dtype != self.array.dtype:
@@ -258,9 +268,37 @@ class Tensor:
         else:
             self.grad = Tensor._wrap(self.grad.array + g)   # a new array: never in place
 
+    @property
+    def _version(self):
+        """How many in-place ops have modified this tensor's storage (shared by views)."""
+        return 0 if self._vc is None else self._vc[0]
+
+    def _refresh_view(self):
+        inplace.refresh_view(self)
+
+    @property
+    def _is_view_of_base(self):
+        return self._base is not None
+
+    def _is_view(self):
+        return self._base is not None
+
     def detach(self):
-        """The same data, cut off from the graph."""
-        return Tensor._wrap(self.array)
+        """The same data, cut off from the graph (it shares the version counter, as torch)."""
+        t = Tensor._wrap(self.array)
+        t._vc = autograd._version_box(self)
+        return t
+
+    def clone(self, *, memory_format=None):
+        """A copy in its own memory that stays in the graph (gradient passes through)."""
+        return Clone.apply(self)
+
+    def detach_(self):
+        """Cut this tensor off from the graph, in place: it becomes a leaf."""
+        if self._base is not None:
+            raise RuntimeError("detach_: can't detach views in-place; use detach() instead")
+        self.grad_fn, self.output_nr, self.requires_grad = None, 0, False
+        return self
 
     def requires_grad_(self, requires_grad=True):
         if requires_grad and not dtypes.is_floating(self.dtype):
@@ -272,11 +310,130 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         return self
 
+    def retain_grad(self):
+        """Keep this non-leaf tensor's gradient in .grad after backward (leaves always do)."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad: can't retain_grad on a tensor that has requires_grad=False")
+        if self.grad_fn is None or self._retains_grad:
+            return
+        self._retains_grad = True
+        ref = autograd._weakref.ref(self)
+
+        def keep(g):
+            t = ref()
+            if t is not None:
+                t.grad = Tensor._wrap(g.array.copy() if t.grad is None else t.grad.array + g.array)
+        self._add_node_hook(keep)
+
+    @property
+    def retains_grad(self):
+        return self._retains_grad
+
+    def _add_node_hook(self, hook):
+        hooks = self.grad_fn.__dict__.setdefault('_pre_hooks', [])
+        entry = (self.output_nr, hook)
+        hooks.append(entry)
+        return _RemovableHandle(hooks, entry)
+
+    def register_hook(self, hook):
+        """hook(grad) -> None or a replacement gradient, called when this tensor's gradient
+        is computed (before it reaches .grad on a leaf). Returns a handle with .remove()."""
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: cannot register a hook on a tensor that doesn't "
+                               "require gradient")
+        if self.grad_fn is not None:
+            return self._add_node_hook(hook)
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(hook)
+        return _RemovableHandle(self._hooks, hook)
+
+    # ------------------------------------------------------------ in-place ops
+    # Each computes its result with the ordinary ops and hands it to inplace.commit,
+    # which writes it into this tensor's storage, bumps the version and rebases the
+    # history (torch's rules; see minitensor/inplace.py).
+
+    def add_(self, other, *, alpha=1):
+        return inplace.commit(self, self + (other if alpha == 1 else other * alpha), 'add_')
+
+    def sub_(self, other, *, alpha=1):
+        return inplace.commit(self, self - (other if alpha == 1 else other * alpha), 'sub_')
+
+    def mul_(self, other):
+        return inplace.commit(self, self * other, 'mul_')
+
+    def div_(self, other, *, rounding_mode=None):
+        if rounding_mode is None:
+            return inplace.commit(self, self / other, 'div_')
+        if rounding_mode not in ('trunc', 'floor'):
+            raise ValueError(f"div_: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}")
+        other = self._operand(other, 'div_')
+        quotient = self.array / other.array
+        rounded = self.xp.floor(quotient) if rounding_mode == 'floor' else self.xp.trunc(quotient)
+        return inplace.commit(self, Tensor._wrap(rounded.astype(self.dtype, copy=False)), 'div_')
+
+    def pow_(self, exponent):
+        return inplace.commit(self, self ** exponent, 'pow_')
+
+    def exp_(self):
+        return inplace.commit(self, self.exp(), 'exp_')
+
+    def neg_(self):
+        return inplace.commit(self, -self, 'neg_')
+
+    def clamp_(self, min=None, max=None):
+        return inplace.commit(self, self.clamp(min, max), 'clamp_')
+
+    clip_ = clamp_
+
+    def masked_fill_(self, mask, value):
+        return inplace.commit(self, self.masked_fill(mask, value), 'masked_fill_')
+
+    def fill_(self, value):
+        if isinstance(value, Tensor):
+            if value.ndim:
+                raise RuntimeError(f"fill_: only supports 0-dimension value tensor but got tensor "
+                                   f"with {value.ndim} dimensions")
+            return self.copy_(value)
+        return inplace.commit(self, Fill.apply(self, value=value), 'fill_')
+
     def zero_(self):
-        """Fill with zeros in place (allowed only where no gradient can be corrupted)."""
-        self._check_inplace('zero_')
-        self.array[...] = 0
-        return self
+        return inplace.commit(self, Fill.apply(self, value=0), 'zero_')
+
+    def copy_(self, src, non_blocking=False):
+        """Copy src's values into this tensor (broadcast, cast to this dtype, moved to this
+        device); differentiable w.r.t. src, as torch."""
+        if not isinstance(src, Tensor):
+            src = Tensor(src)
+        if src.device != self.device:
+            src = src.to(self.device)
+        broadcast_shape('copy_', self.shape, src.shape)
+        return inplace.commit(self, Copy.apply(self, src), 'copy_')
+
+    def normal_(self, mean=0.0, std=1.0, *, generator=None):
+        self._float_only('normal_')
+        draw = random.standard_normal(self.shape, self.dtype, self.device, generator)
+        return inplace.commit(self, Copy.apply(self, Tensor._wrap(draw * std + mean)), 'normal_')
+
+    def uniform_(self, a=0.0, b=1.0, *, generator=None):
+        self._float_only('uniform_')
+        draw = random.uniform(self.shape, self.dtype, self.device, generator)
+        return inplace.commit(self, Copy.apply(self, Tensor._wrap(a + (b - a) * draw)), 'uniform_')
+
+    def __iadd__(self, other):
+        return self.add_(other)
+
+    def __isub__(self, other):
+        return self.sub_(other)
+
+    def __imul__(self, other):
+        return self.mul_(other)
+
+    def __itruediv__(self, other):
+        return self.div_(other)
+
+    def __ipow__(self, other):
+        return self.pow_(other)
 
     # ------------------------------------------------------------ operand handling
 
@@ -376,38 +533,6 @@ class Tensor:
     def __mod__(self, other):
         other = self._operand(other, 'remainder')
         return Tensor._wrap(self.array % other.array)
-
-    # in-place arithmetic: allowed on tensors outside the graph (buffers, no_grad updates)
-    def _inplace(self, other, fn, op):
-        self._check_inplace(op)
-        other = self._operand(other, op)
-        broadcast_shape(op, self.shape, other.shape)
-        fn(self.array, other.array.astype(self.dtype, copy=False), out=self.array)
-        return self
-
-    def __iadd__(self, other):
-        return self._inplace(other, self.xp.add, 'add_')
-
-    def __isub__(self, other):
-        return self._inplace(other, self.xp.subtract, 'sub_')
-
-    def __imul__(self, other):
-        return self._inplace(other, self.xp.multiply, 'mul_')
-
-    def __itruediv__(self, other):
-        return self._inplace(other, self.xp.true_divide, 'div_')
-
-    add_ = __iadd__
-    sub_ = __isub__
-    mul_ = __imul__
-    div_ = __itruediv__
-
-    def _check_inplace(self, op):
-        if is_grad_enabled() and self.requires_grad:
-            what = "a leaf tensor that requires grad" if self.is_leaf else "a tensor that is part of a graph"
-            raise RuntimeError(
-                f"{op}: in-place modification of {what} would corrupt its gradient; do it "
-                f"inside `with mt.no_grad():`, or build a new tensor (e.g. mt.cat/mt.stack/mt.where)")
 
     # ------------------------------------------------------------ comparisons (no grad)
 
@@ -748,23 +873,15 @@ class Tensor:
         return I.GetItem.apply(self, index=I.convert_index(index, self.shape, self.device))
 
     def __setitem__(self, index, value):
-        """In-place write, as torch: xbow[b, t] = x[b, :t+1].mean(0).
-
-        Refused where it would corrupt a gradient: on a tensor that requires grad, or
-        when the value requires grad (the write would silently drop its graph).
-        """
-        self._check_inplace('setitem')
-        if isinstance(value, Tensor) and value.requires_grad and is_grad_enabled():
-            raise RuntimeError(
-                "setitem: writing a tensor that requires grad into another tensor would drop its "
-                "gradient; build the result with mt.cat/mt.stack/mt.where instead, or write "
-                "value.detach() if no gradient should flow")
-        if isinstance(value, Tensor):
-            if value.device != self.device:
-                raise RuntimeError(f"setitem: the value is on {value.device} but the tensor is on "
-                                   f"{self.device}")
-            value = value.array
-        I.index_put(self.array, I.convert_index(index, self.shape, self.device), value)
+        """In-place write, as torch: xbow[b, t] = x[b, :t+1].mean(0). A value that
+        requires grad joins the graph (logits[i] = model(x)): the gradient reaches the
+        value and the part of this tensor that was not overwritten."""
+        value = self._operand(value, 'setitem')
+        if value.device != self.device:
+            raise RuntimeError(f"setitem: the value is on {value.device} but the tensor is on "
+                               f"{self.device}")
+        inplace.setitem(self, I.convert_index(index, self.shape, self.device), value,
+                        I.index_put, IndexPut)
 
     # ------------------------------------------------------------ printing
 
@@ -778,3 +895,14 @@ class Tensor:
 
 
 autograd.Tensor = Tensor      # Function.apply wraps its outputs in Tensors
+
+
+class _RemovableHandle:
+    """What register_hook returns: handle.remove() unregisters the hook."""
+
+    def __init__(self, hooks, entry):
+        self.hooks, self.entry = hooks, entry
+
+    def remove(self):
+        if self.entry in self.hooks:
+            self.hooks.remove(self.entry)

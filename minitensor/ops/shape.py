@@ -74,6 +74,7 @@ class Split(Function):
 
     def forward(self, a, sizes=(), dim=0):
         self.dim, self.sizes, self.shape = dim, sizes, a.shape
+        self.n_outputs = len(sizes)
         pieces, start = [], 0
         for n in sizes:
             index = (slice(None),) * dim + (slice(start, start + n),)
