@@ -70,8 +70,7 @@ def test_clear_errors():
     w = mt.ones(3, requires_grad=True)
     y = (w * 2).sum()
     y.backward()
-    with pytest.raises(RuntimeError, match='retain_graph=True'):
-        mt.utils.draw_graph(y)
+    assert 'Mul' in str(mt.utils.draw_graph(y))   # backward frees saved arrays, not the graph (as torch)
 
 
 def test_render_without_graphviz_says_how_to_install(monkeypatch, tmp_path):

@@ -67,7 +67,7 @@ def draw_graph(tensor, params=None, collapse=True, max_depth=None, rankdir='TB')
     params: a Module (its named_parameters name the leaves) or a dict name -> tensor.
     collapse: draw repeated numbered blocks (`blocks.1` ... `blocks.N-2`) as one box.
     max_depth: keep only the ops at most this many steps from the output.
-    Draw before backward, or call backward(retain_graph=True): backward frees the graph.
+    It can be drawn after backward too: backward frees saved arrays, not the graph.
     """
     if tensor.grad_fn is None:
         raise ValueError("draw_graph: this tensor has no grad_fn, so there is no graph behind it; "
@@ -100,9 +100,6 @@ def _walk(tensor):
     queue = deque([root])
     while queue:
         fn = queue.popleft()
-        if fn.inputs is None:
-            raise RuntimeError("draw_graph: the graph was freed by backward(); draw it before "
-                               "backward, or call backward(retain_graph=True) first")
         for inp in fn.inputs:
             if inp.grad_fn is None:              # a leaf Tensor, or an Edge to a constant
                 if getattr(inp, 'requires_grad', False):
