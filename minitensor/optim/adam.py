@@ -1,7 +1,9 @@
 """Adam (L2 weight decay added to the gradient) and AdamW (decoupled weight decay).
 
-The math follows torch.optim.Adam / AdamW (amsgrad=False) operation for operation,
-so a float64 run matches torch to rounding.
+The math follows torch.optim.Adam / AdamW operation for operation (amsgrad and
+maximize included), so a float64 run matches torch to rounding. torch's foreach=,
+fused= and capturable= choose kernels, not math: they are accepted and the engine
+picks its own path (the fused GPU kernel when it applies).
 """
 import math
 
@@ -14,26 +16,38 @@ class Adam(Optimizer):
 
     decoupled_weight_decay = False   # Adam adds wd * p to the gradient (L2 regularization)
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
+                 foreach=None, maximize=False, capturable=False, differentiable=False, fused=None,
+                 decoupled_weight_decay=None):
         name = type(self).__name__
         check_hyperparameter(name, 'lr', lr)
+        check_hyperparameter(name, 'eps', eps)
         check_hyperparameter(name, 'betas[0]', betas[0], 0.0, 1.0, high_open=True)
         check_hyperparameter(name, 'betas[1]', betas[1], 0.0, 1.0, high_open=True)
-        check_hyperparameter(name, 'eps', eps)
         check_hyperparameter(name, 'weight_decay', weight_decay)
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
-                                      weight_decay=weight_decay))
+        if differentiable:
+            raise RuntimeError(f"{name}: differentiable=True is not supported")
+        if decoupled_weight_decay is not None:
+            self.decoupled_weight_decay = bool(decoupled_weight_decay)
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                                      amsgrad=bool(amsgrad), maximize=bool(maximize), foreach=foreach,
+                                      capturable=capturable, differentiable=False, fused=fused))
 
     def _update(self, p, grad, group, state):
         xp = p.xp
         lr, (beta1, beta2), eps, wd = group['lr'], group['betas'], group['eps'], group['weight_decay']
+        amsgrad = group.get('amsgrad', False)
         if not state:
             state['step'] = 0
             state['exp_avg'] = xp.zeros_like(p.array)      # m: running mean of grad
             state['exp_avg_sq'] = xp.zeros_like(p.array)   # v: running mean of grad**2
+            if amsgrad:
+                state['max_exp_avg_sq'] = xp.zeros_like(p.array)
+        if group.get('maximize', False):
+            grad = -grad                                   # ascend: a new array, grad stays intact
         state['step'] += 1
         t, m, v = state['step'], state['exp_avg'], state['exp_avg_sq']
-        if cuda.fusable(p.array, grad, m, v):          # the lines below, in one launch
+        if not amsgrad and cuda.fusable(p.array, grad, m, v):   # the lines below, in one launch
             return cuda.adam_update(p.array, grad, m, v, lr, beta1, beta2, eps, wd,
                                     self.decoupled_weight_decay, 1 - beta1 ** t, 1 - beta2 ** t)
 
@@ -53,7 +67,12 @@ class Adam(Optimizer):
         bias_correction1 = 1 - beta1 ** t
         bias_correction2 = 1 - beta2 ** t
         step_size = lr / bias_correction1
-        denom = xp.sqrt(v) / math.sqrt(bias_correction2) + eps   # sqrt(v_hat) + eps
+        if amsgrad:                                       # the largest v so far: steps never grow back
+            vmax = state['max_exp_avg_sq']
+            xp.maximum(vmax, v, out=vmax)
+            denom = xp.sqrt(vmax) / math.sqrt(bias_correction2) + eps
+        else:
+            denom = xp.sqrt(v) / math.sqrt(bias_correction2) + eps   # sqrt(v_hat) + eps
         p.array -= step_size * (m / denom)                 # p -= lr * m_hat / (sqrt(v_hat) + eps)
 
 
@@ -62,5 +81,8 @@ class AdamW(Adam):
 
     decoupled_weight_decay = True
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01):
-        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01, amsgrad=False, *,
+                 maximize=False, foreach=None, capturable=False, differentiable=False, fused=None):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                         foreach=foreach, maximize=maximize, capturable=capturable,
+                         differentiable=differentiable, fused=fused)

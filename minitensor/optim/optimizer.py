@@ -183,10 +183,25 @@ def _import(value, p, key, idx, opt_name):
     return array.astype(dtype, copy=True)
 
 
+_TORCH_LABELS = {
+    'lr': 'Invalid learning rate', 'eps': 'Invalid epsilon value',
+    'betas[0]': 'Invalid beta parameter at index 0', 'betas[1]': 'Invalid beta parameter at index 1',
+    'weight_decay': 'Invalid weight_decay value', 'momentum': 'Invalid momentum value',
+    'alpha': 'Invalid alpha value', 'lr_decay': 'Invalid lr_decay value',
+    'initial_accumulator_value': 'Invalid initial_accumulator_value value',
+}
+
+
 def check_hyperparameter(opt, name, value, low=0.0, high=None, high_open=False):
-    """Raise a ValueError naming the optimizer and the valid range for a bad setting."""
-    if not isinstance(value, numbers.Real) or value < low or (
-            high is not None and (value >= high if high_open else value > high)):
+    """Raise torch's ValueError ("Invalid learning rate: -1"), naming the optimizer and the
+    valid range, for a bad setting. Written `not low <= value` so that NaN fails too."""
+    if isinstance(value, Tensor) and value.numel() == 1:
+        value = value.item()
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and low <= value
+    if ok and high is not None:
+        ok = value < high if high_open else value <= high
+    if not ok:
         bracket = ')' if high_open else ']'
         valid = f"[{low}, {high}{bracket}" if high is not None else f">= {low}"
-        raise ValueError(f"{opt}: invalid {name} {value!r}; expected a number in {valid}")
+        label = _TORCH_LABELS.get(name, f"Invalid {name} value")
+        raise ValueError(f"{label}: {value!r} ({opt}: invalid {name}; expected a number in {valid})")
