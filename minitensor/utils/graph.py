@@ -233,18 +233,25 @@ def _dot(tensor, ops, leaves, edges, depth, names, block_of, max_depth, rankdir)
         style = 'style=filled, fillcolor="#cfe2f3"' if op == id(tensor.grad_fn) else 'style=filled, fillcolor="#eeeeee"'
         line = f'  n{op} [shape=box, {style}, label="{label}"];'
         clusters[block_of[op] if op in block_of else None].append(line)
-    for key, leaf in leaves.items():
-        consumers_hidden = all(hidden.get(dst) for src, dst, _, _ in edges if src == key)
-        if consumers_hidden:
-            continue
-        name = names.get(key, 'leaf')
+    consumers = defaultdict(set)
+    for src, dst, _, _ in edges:
+        consumers[src].add(hidden.get(dst) or dst)
+    for group, members in _leaf_groups(leaves, names, consumers, collapse=bool(block_of)).items():
+        if all(isinstance(c, str) for c in consumers[members[0]]):
+            continue                               # every consumer is folded into a summary box
+        first = leaves[members[0]]
+        name = names.get(members[0], 'leaf') if len(members) == 1 else group
+        count = '' if len(members) == 1 else f'{len(members)} x '
         grad = ''
-        if leaf.grad is not None:
-            g = leaf.grad.double() if hasattr(leaf.grad, 'double') else leaf.grad
-            grad = f"\\ngrad norm {float((g * g).sum()) ** 0.5:.3g}"
-        line = (f'  n{key} [shape=ellipse, style=filled, fillcolor="#d9ead3", '
-                f'label="{name}\\n{_shape(tuple(leaf.shape))} {_dtype_name(leaf.dtype)}{grad}"];')
-        m = _REPEATED.match(names.get(key, ''))
+        if all(leaves[m].grad is not None for m in members):
+            total = sum(float((leaves[m].grad.double() ** 2).sum()) for m in members)
+            grad = f"\\ngrad norm {total ** 0.5:.3g}"
+        node = f'n{members[0]}'
+        for m in members[1:]:
+            hidden[m] = node                       # their edges are drawn from the group's node
+        line = (f'  {node} [shape=ellipse, style=filled, fillcolor="#d9ead3", '
+                f'label="{name}\\n{count}{_shape(tuple(first.shape))} {_dtype_name(first.dtype)}{grad}"];')
+        m = _REPEATED.match(names.get(members[0], ''))
         in_block = (m.group(1), int(m.group(2))) if m else None
         clusters[in_block if in_block in clusters else None].append(line)
     for node, label in summary_labels.items():
@@ -269,6 +276,25 @@ def _dot(tensor, ops, leaves, edges, depth, names, block_of, max_depth, rankdir)
         lines.append(f'  {a} -> {b};')
     lines.append('}')
     return '\n'.join(lines) + '\n'
+
+
+def _leaf_groups(leaves, names, consumers, collapse):
+    """Leaves drawn as one node: with collapse, those that differ only in their last index
+    (`heads.0.key.weight` ... `heads.5.key.weight`), have one shape and feed the same ops;
+    every other leaf alone. Returns {label: [leaf ids]}."""
+    groups = defaultdict(list)
+    for key, leaf in leaves.items():
+        name = names.get(key, '')
+        pattern = re.sub(r'\.\d+\.(?!.*\.\d+\.)', '.*.', name) if collapse and name else None
+        groups[(pattern, tuple(leaf.shape), frozenset(consumers[key])) if pattern else key].append(key)
+    out = {}
+    for group_key, members in groups.items():
+        if isinstance(group_key, tuple) and len(members) >= 3:
+            out[group_key[0]] = members
+        else:
+            for key in members:
+                out[key] = [key]
+    return out
 
 
 def _shape(shape):
