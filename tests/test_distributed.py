@@ -38,7 +38,8 @@ def launch(how, *args, timeout=90):
     else:
         cmd = [sys.executable, '-m', 'minitensor.distributed.run', '--nproc-per-node', '2',
                '--grace-period', '2', WORKER, '--backend', 'gloo']
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get('PYTHONPATH', ''))
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get('PYTHONPATH', ''),
+               OMPI_ALLOW_RUN_AS_ROOT='1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM='1')   # OpenMPI as root (CI, GPU hosts)
     for var in ('RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR', 'MASTER_PORT'):
         env.pop(var, None)
     return subprocess.run(cmd + list(args), env=env, capture_output=True, text=True, timeout=timeout)
@@ -206,3 +207,14 @@ def test_post_accumulate_grad_hook_fires_once_after_all_uses():
     assert [name for name, _ in seen] == ['w']
     with pytest.raises(RuntimeError, match='only leaf tensors'):
         (w * 2).register_post_accumulate_grad_hook(lambda p: None)
+
+
+def test_the_nccl_unique_id_round_trips_in_either_char_range():
+    """CuPy hands ncclUniqueId out as signed or unsigned chars, by platform and build: the
+    bytes sent to the other ranks give each back exactly."""
+    from minitensor.distributed.nccl import decode_unique_id, encode_unique_id
+    unsigned = tuple(range(128, 256))
+    signed = tuple(v - 256 if v > 127 else v for v in unsigned)
+    small = tuple(range(128))
+    for uid in (unsigned, signed, small):
+        assert decode_unique_id(encode_unique_id(uid)) == uid

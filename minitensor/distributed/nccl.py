@@ -7,9 +7,6 @@ enqueued on a CUDA stream (the current one unless a stream is given) and never b
 host; Work.wait() orders the current stream after them. float32/float64/float16/bfloat16
 and integer arrays reduce in their own dtype; AVG is NCCL's ncclAvg (NCCL >= 2.10).
 """
-import platform
-import struct
-
 from ..backend import cupy_module, device_of, nccl_module
 from .common import ReduceOp, Work, check_op, divide_in_place
 
@@ -17,10 +14,21 @@ from .common import ReduceOp, Work, check_op, divide_in_place
 _NCCL_DTYPES = {'int8': 0, 'uint8': 1, 'int32': 2, 'uint32': 3, 'int64': 4, 'uint64': 5,
                 'float16': 6, 'float32': 7, 'float64': 8, 'bfloat16': 9}
 _NCCL_OPS = {ReduceOp.SUM: 0, ReduceOp.PRODUCT: 1, ReduceOp.MAX: 2, ReduceOp.MIN: 3, ReduceOp.AVG: 4}
-# ncclUniqueId: 128 C chars, which CuPy hands out (and takes back) as Python ints: signed
-# on x86-64, unsigned on ARM and POWER, where C's char is unsigned
-_CHAR_IS_UNSIGNED = platform.machine().lower() in ('aarch64', 'arm64', 'armv7l', 'ppc64le', 's390x')
-_UNIQUE_ID = struct.Struct('128B' if _CHAR_IS_UNSIGNED else '128b')
+
+
+def encode_unique_id(uid):
+    """ncclUniqueId (128 C chars, which CuPy hands out as Python ints, in -128..127 or in
+    0..255 depending on the platform and on how CuPy was built; CuPy 14.2 on x86-64 gives
+    0..255) -> 129 bytes: which of the two it was, then the bytes."""
+    unsigned = any(v > 127 for v in uid)
+    return bytes([unsigned]) + bytes(v & 0xFF for v in uid)
+
+
+def decode_unique_id(data):
+    """The ints NcclCommunicator takes back, in the range CuPy handed them out in. Where
+    no byte was above 127 nor negative, both ranges hold the same values."""
+    unsigned, raw = data[0], data[1:]
+    return tuple(raw) if unsigned else tuple(b - 256 if b > 127 else b for b in raw)
 
 
 class NCCLBackend:
@@ -34,8 +42,8 @@ class NCCLBackend:
         n_devices = cp.cuda.runtime.getDeviceCount()
         self.device = local_rank % n_devices
         cp.cuda.Device(self.device).use()      # 'cuda' tensors of this process live here
-        uid = nccl.get_unique_id() if rank == 0 else (0,) * _UNIQUE_ID.size
-        uid = _UNIQUE_ID.unpack(control.all_gather_bytes(_UNIQUE_ID.pack(*uid))[0])
+        uid = encode_unique_id(nccl.get_unique_id()) if rank == 0 else bytes(129)
+        uid = decode_unique_id(control.all_gather_bytes(uid)[0])
         self.comm = nccl.NcclCommunicator(world_size, uid, rank)
         self.native_avg = nccl.get_version() >= 21000
 

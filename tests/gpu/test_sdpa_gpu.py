@@ -39,7 +39,8 @@ def test_fused_causal_sdpa_matches_the_portable_chain(shape):
     assert_same(results, rtol=1e-4, atol=1e-5)
 
 
-def test_the_fused_kernel_is_what_runs_and_the_switch_turns_it_off():
+def test_the_fused_kernel_is_what_runs_and_the_switch_turns_it_off(monkeypatch):
+    monkeypatch.setattr(mt.backends, 'fast_paths', True)     # also under --no-fast-paths
     q = mt.tensor(randn(2, 3, 16, 8), device='gpu', requires_grad=True)
     names = node_names(F.scaled_dot_product_attention(q, q, q, is_causal=True))
     assert ('CausalSoftmax', True) in names
