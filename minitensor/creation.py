@@ -240,7 +240,7 @@ def where(condition, input, other):
         raise TypeError(f"where: condition must be a bool tensor, got {cond.dtype}")
     out_shape = broadcast_shape('where', broadcast_shape('where', a.shape, b.shape), cond.shape)
     if a.dtype != b.dtype:
-        common = dtypes.promote_types(a.dtype, b.dtype)
+        common = dtypes.result_type((a.dtype, a.ndim), (b.dtype, b.ndim))
         a, b = a.to(common), b.to(common)
     if out_shape != a.shape or out_shape != b.shape:
         a, b = a.expand(out_shape), b.expand(out_shape)
@@ -283,6 +283,16 @@ _FUNCTION_FORMS = (
     'maximum', 'minimum', 'softmax', 'log_softmax', 'matmul', 'transpose', 'permute',
     'reshape', 'flatten', 'squeeze', 'unsqueeze', 'split', 'chunk', 'masked_fill', 't',
     'isnan', 'isfinite', 'neg',
+    # elementwise arithmetic and math
+    'add', 'sub', 'subtract', 'rsub', 'mul', 'multiply', 'div', 'divide', 'true_divide',
+    'floor_divide', 'remainder', 'fmod', 'negative', 'absolute', 'square', 'reciprocal', 'rsqrt',
+    'sin', 'cos', 'tan', 'asin', 'acos', 'atan', 'arcsin', 'arccos', 'arctan', 'sinh', 'cosh',
+    'asinh', 'acosh', 'atanh', 'arcsinh', 'arccosh', 'arctanh', 'atan2', 'arctan2', 'hypot',
+    'log2', 'log10', 'log1p', 'exp2', 'expm1', 'logaddexp', 'xlogy', 'erf', 'erfc', 'erfinv',
+    'sign', 'sgn', 'signbit', 'floor', 'ceil', 'round', 'trunc', 'fix', 'frac', 'nan_to_num',
+    'lerp', 'addcmul', 'addcdiv', 'isinf', 'isposinf', 'isneginf',
+    'logical_and', 'logical_or', 'logical_xor', 'logical_not',
+    'bitwise_and', 'bitwise_or', 'bitwise_xor', 'bitwise_not',
 )
 FUNCTION_FORMS = {name: _method(name) for name in _FUNCTION_FORMS}
 

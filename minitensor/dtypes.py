@@ -78,3 +78,19 @@ def promote_types(*types):
         co, ct = _category.get(out.kind, 2), _category.get(t.kind, 2)
         out = np.result_type(out, t) if co == ct else (out if co > ct else t)
     return out
+
+
+def result_type(*operands):
+    """The dtype of an op on tensors, by torch's rule for 0-d tensors.
+
+    operands: (dtype, ndim) pairs. Tensors with dims decide; a 0-d tensor counts only
+    where its category is higher (then its own dtype wins), so a 0-d float64 tensor
+    leaves a float32 tensor float32, and a 0-d float64 tensor makes an int tensor
+    float64. (Python numbers arrive as 0-d tensors already in the right dtype.)
+    """
+    dimensioned = [d for d, ndim in operands if ndim]
+    zero_d = [d for d, ndim in operands if not ndim]
+    if not dimensioned or not zero_d:
+        return promote_types(*(dimensioned or zero_d))
+    out, scalar = promote_types(*dimensioned), promote_types(*zero_d)
+    return scalar if _category.get(scalar.kind, 2) > _category.get(out.kind, 2) else out

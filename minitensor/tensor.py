@@ -21,8 +21,10 @@ from .ops import elementwise as E
 from .ops import index as I
 from .ops import matmul as M
 from .ops import nn as N
+from .ops import pointwise as P
 from .ops import reduce as R
 from .ops import shape as S
+from .ops import special as X
 from .ops.broadcast import broadcast_shape
 from .ops.inplace import Clone, Copy, Fill, IndexPut
 from .printing import tensor_repr
@@ -464,15 +466,31 @@ class Tensor:
         raise TypeError(f"{op}: unsupported operand type {type(other).__name__}; expected a "
                         f"Tensor or a Python number")
 
-    def _binary(self, other, fn, op, reverse=False):
+    def _binary(self, other, fn, op, reverse=False, float_result=False, **options):
+        """fn(self, other) after torch's promotion; float_result: ints compute in float32
+        (true division, atan2, ...)."""
         other = self._operand(other, op)
         a, b = (other, self) if reverse else (self, other)
         if a.array.shape != b.array.shape and a.array.ndim and b.array.ndim:
             broadcast_shape(op, a.array.shape, b.array.shape)   # raises a clear error if they clash
-        if a.dtype != b.dtype:
-            common = dtypes.promote_types(a.dtype, b.dtype)
-            a, b = a.to(common), b.to(common)
-        return fn.apply(a, b)
+        common = a.dtype if a.dtype == b.dtype else dtypes.result_type((a.dtype, a.ndim), (b.dtype, b.ndim))
+        if float_result and common.kind != 'f':
+            common = dtypes.default_float
+        if a.dtype != common:
+            a = a.to(common)
+        if b.dtype != common:
+            b = b.to(common)
+        return fn.apply(a, b, **options)
+
+    def _integer_division(self, other, op, reverse=False):
+        """Integer //, % and fmod by zero raise, as torch's CPU ops (NumPy returns 0)."""
+        other = self._operand(other, op)
+        divisor = self if reverse else other
+        if (self.dtype.kind in 'iub' and other.dtype.kind in 'iub' and self.device == 'cpu'
+                and divisor.numel() and not divisor.array.all()):
+            raise RuntimeError(f"ZeroDivisionError: {op}: integer division by zero (the divisor "
+                               f"{tuple(divisor.shape)} of dtype {divisor.dtype} holds a 0)")
+        return other
 
     # ------------------------------------------------------------ arithmetic
 
@@ -494,28 +512,90 @@ class Tensor:
     def __rmul__(self, other):
         return self._binary(other, E.Mul, 'mul', reverse=True)
 
-    def __truediv__(self, other):
-        if self.dtype.kind != 'f' and not (isinstance(other, Tensor) and other.dtype.kind == 'f'):
-            return self.float()._binary(other, E.Div, 'div')   # true division: ints -> float
-        return self._binary(other, E.Div, 'div')
+    def __truediv__(self, other):                # true division: ints give float32
+        return self._binary(other, E.Div, 'div', float_result=True)
 
     def __rtruediv__(self, other):
-        if self.dtype.kind != 'f':
-            return self.float()._binary(other, E.Div, 'div', reverse=True)
-        return self._binary(other, E.Div, 'div', reverse=True)
+        return self._binary(other, E.Div, 'div', reverse=True, float_result=True)
 
     def __pow__(self, other):
         if isinstance(other, numbers.Number) and not isinstance(other, builtins.bool):
+            if self.dtype.kind in 'iub':
+                if not isinstance(other, numbers.Integral):
+                    return self.to(dtypes.default_float) ** other     # int ** 2.5 is float32
+                if other < 0:
+                    raise RuntimeError(f"pow: integers to negative integer powers are not allowed "
+                                       f"(a {self.dtype} tensor ** {other}); use a float tensor")
+                if self.dtype == dtypes.bool_:
+                    return self.long() ** other
             return E.PowScalar.apply(self, p=other)
+        self._check_integer_exponent(other)
         return self._binary(other, E.Pow, 'pow')
 
     def __rpow__(self, other):
         return self._binary(other, E.Pow, 'pow', reverse=True)
 
+    def _check_integer_exponent(self, exponent):
+        if (isinstance(exponent, Tensor) and self.dtype.kind in 'iu' and exponent.dtype.kind in 'iu'
+                and exponent.device == 'cpu' and exponent.numel() and exponent.array.min() < 0):
+            raise RuntimeError(f"pow: integers to negative integer powers are not allowed (a "
+                               f"{self.dtype} tensor ** a {exponent.dtype} tensor holding negatives)")
+
+    def add(self, other, *, alpha=1):
+        """self + alpha * other."""
+        if alpha != 1:
+            other = self._operand(other, 'add') * alpha
+        return self + other
+
+    def sub(self, other, *, alpha=1):
+        """self - alpha * other."""
+        if alpha != 1:
+            other = self._operand(other, 'sub') * alpha
+        return self - other
+
+    subtract = sub
+
+    def rsub(self, other, *, alpha=1):
+        """other - alpha * self."""
+        return (self * alpha if alpha != 1 else self).__rsub__(other)
+
+    def mul(self, other):
+        return self * other
+
+    multiply = mul
+
+    def div(self, other, *, rounding_mode=None):
+        """True division, or rounded toward zero ('trunc') or down ('floor')."""
+        if rounding_mode is None:
+            return self / other
+        if rounding_mode not in ('trunc', 'floor'):
+            raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}")
+        other = self._integer_division(other, 'div')
+        return self._binary(other, P.DivRounded, 'div', rounding_mode=rounding_mode)
+
+    divide = div
+
+    def true_divide(self, other):
+        return self / other
+
+    def floor_divide(self, other):
+        return self.div(other, rounding_mode='floor')
+
+    def remainder(self, other):
+        """self - floor(self / other) * other: the sign of other (Python's %)."""
+        return self._binary(self._integer_division(other, 'remainder'), P.Remainder, 'remainder')
+
+    def fmod(self, other):
+        """self - trunc(self / other) * other: the sign of self (C's fmod)."""
+        return self._binary(self._integer_division(other, 'fmod'), P.Fmod, 'fmod')
+
     def __neg__(self):
+        if self.dtype == dtypes.bool_:
+            raise TypeError("neg: negation, the `-` operator, on a bool tensor is not supported; "
+                            "use `~` or logical_not() instead")
         return E.Neg.apply(self)
 
-    neg = __neg__
+    neg = negative = __neg__
 
     def __pos__(self):
         return self
@@ -527,12 +607,18 @@ class Tensor:
         return self._operand(other, 'matmul').matmul(self)
 
     def __floordiv__(self, other):
-        other = self._operand(other, 'floor_divide')
-        return Tensor._wrap(self.array // other.array)
+        return self.div(other, rounding_mode='floor')
+
+    def __rfloordiv__(self, other):
+        self._integer_division(other, 'floor_divide', reverse=True)
+        return self._binary(other, P.DivRounded, 'floor_divide', reverse=True, rounding_mode='floor')
 
     def __mod__(self, other):
-        other = self._operand(other, 'remainder')
-        return Tensor._wrap(self.array % other.array)
+        return self.remainder(other)
+
+    def __rmod__(self, other):
+        self._integer_division(other, 'remainder', reverse=True)
+        return self._binary(other, P.Remainder, 'remainder', reverse=True)
 
     # ------------------------------------------------------------ comparisons (no grad)
 
@@ -562,15 +648,18 @@ class Tensor:
     eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
 
     def __invert__(self):
-        if self.dtype != dtypes.bool_:
-            raise TypeError(f"invert: ~ is defined for bool tensors only, got {self.dtype}")
-        return Tensor._wrap(~self.array)
+        return self.bitwise_not()
 
     def __and__(self, other):
-        return self._compare(other, lambda a, b: a & b, 'logical_and')
+        return self.bitwise_and(other)
 
     def __or__(self, other):
-        return self._compare(other, lambda a, b: a | b, 'logical_or')
+        return self.bitwise_or(other)
+
+    def __xor__(self, other):
+        return self.bitwise_xor(other)
+
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
 
     def any(self):
         return Tensor._wrap(self.array.any())
@@ -591,25 +680,155 @@ class Tensor:
             raise TypeError(f"{op}: expected a floating point tensor, got {self.dtype}; "
                             f"convert with .float()")
 
+    def _as_float(self):
+        """Float math (exp, sin, sqrt, ...) on an int or bool tensor computes in float32, as torch."""
+        return self if self.dtype.kind == 'f' else self.to(dtypes.default_float)
+
+    def _integer_copy(self):
+        """floor, round, ... of an integer tensor: the values themselves (a new tensor)."""
+        return Tensor._wrap(self.array.copy())
+
     def exp(self):
-        self._float_only('exp')
-        return E.Exp.apply(self)
+        return E.Exp.apply(self._as_float())
 
     def log(self):
-        self._float_only('log')
-        return E.Log.apply(self)
+        return E.Log.apply(self._as_float())
 
     def sqrt(self):
-        self._float_only('sqrt')
-        return E.Sqrt.apply(self)
+        return E.Sqrt.apply(self._as_float())
 
     def tanh(self):
-        self._float_only('tanh')
-        return E.Tanh.apply(self)
+        return E.Tanh.apply(self._as_float())
 
     def sigmoid(self):
-        self._float_only('sigmoid')
-        return E.Sigmoid.apply(self)
+        return E.Sigmoid.apply(self._as_float())
+
+    def sin(self):
+        return P.Sin.apply(self._as_float())
+
+    def cos(self):
+        return P.Cos.apply(self._as_float())
+
+    def tan(self):
+        return P.Tan.apply(self._as_float())
+
+    def asin(self):
+        return P.Asin.apply(self._as_float())
+
+    def acos(self):
+        return P.Acos.apply(self._as_float())
+
+    def atan(self):
+        return P.Atan.apply(self._as_float())
+
+    def sinh(self):
+        return P.Sinh.apply(self._as_float())
+
+    def cosh(self):
+        return P.Cosh.apply(self._as_float())
+
+    def asinh(self):
+        return P.Asinh.apply(self._as_float())
+
+    def acosh(self):
+        return P.Acosh.apply(self._as_float())
+
+    def atanh(self):
+        return P.Atanh.apply(self._as_float())
+
+    arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
+
+    def log2(self):
+        return P.Log2.apply(self._as_float())
+
+    def log10(self):
+        return P.Log10.apply(self._as_float())
+
+    def log1p(self):
+        return P.Log1p.apply(self._as_float())
+
+    def exp2(self):
+        return P.Exp2.apply(self._as_float())
+
+    def expm1(self):
+        return P.Expm1.apply(self._as_float())
+
+    def rsqrt(self):
+        return P.Rsqrt.apply(self._as_float())
+
+    def reciprocal(self):
+        return P.Reciprocal.apply(self._as_float())
+
+    def erf(self):
+        return X.Erf.apply(self._as_float())
+
+    def erfc(self):
+        return X.Erfc.apply(self._as_float())
+
+    def erfinv(self):
+        return X.Erfinv.apply(self._as_float())
+
+    def square(self):
+        return (self.long() if self.dtype == dtypes.bool_ else self) ** 2
+
+    def sign(self):
+        if self.dtype.kind in 'iub':
+            return Tensor._wrap(self.xp.sign(self.array) if self.dtype.kind != 'b' else self.array.copy())
+        xp = self.xp                             # sign(NaN) is 0, as torch
+        return P.PiecewiseConstant.apply(self, fn=lambda a: xp.nan_to_num(xp.sign(a), nan=0.0))
+
+    sgn = sign
+
+    def floor(self):
+        if self.dtype.kind in 'iub':
+            return self._integer_copy()
+        return P.PiecewiseConstant.apply(self, fn=self.xp.floor)
+
+    def ceil(self):
+        if self.dtype.kind in 'iub':
+            return self._integer_copy()
+        return P.PiecewiseConstant.apply(self, fn=self.xp.ceil)
+
+    def trunc(self):
+        if self.dtype.kind in 'iub':
+            return self._integer_copy()
+        return P.PiecewiseConstant.apply(self, fn=self.xp.trunc)
+
+    fix = trunc
+
+    def round(self, decimals=0):
+        """Half to even, as torch; decimals > 0 rounds x * 10^decimals, < 0 x / 10^-decimals."""
+        if self.dtype.kind in 'iub':
+            return self._integer_copy()
+        xp = self.xp
+        if decimals == 0:
+            return P.PiecewiseConstant.apply(self, fn=xp.rint)
+        scale = 10.0 ** builtins.abs(decimals)
+        if decimals > 0:
+            return P.PiecewiseConstant.apply(self, fn=lambda a: xp.rint(a * scale) / scale)
+        return P.PiecewiseConstant.apply(self, fn=lambda a: xp.rint(a / scale) * scale)
+
+    def frac(self):
+        self._float_only('frac')
+        return P.Frac.apply(self)
+
+    def nan_to_num(self, nan=0.0, posinf=None, neginf=None):
+        """NaN -> nan, +inf -> posinf, -inf -> neginf (default: the dtype's largest finite)."""
+        if self.dtype.kind in 'iub':
+            return self._integer_copy()
+        return P.NanToNum.apply(self, nan=nan, posinf=posinf, neginf=neginf)
+
+    def signbit(self):
+        return Tensor._wrap(self.xp.signbit(self.array))
+
+    def isinf(self):
+        return Tensor._wrap(self.xp.isinf(self.array))
+
+    def isposinf(self):
+        return Tensor._wrap(self.xp.isposinf(self.array))
+
+    def isneginf(self):
+        return Tensor._wrap(self.xp.isneginf(self.array))
 
     def relu(self):
         return E.ReLU.apply(self)
@@ -621,17 +840,108 @@ class Tensor:
         return E.GELU.apply(self, approximate=approximate)
 
     def abs(self):
+        if self.dtype == dtypes.bool_:
+            return Tensor._wrap(self.array.copy())
         return E.Abs.apply(self)
 
+    absolute = abs
+
     def clamp(self, min=None, max=None):
+        """Values below min raised to min, above max lowered to max (max wins where min > max).
+        The gradient passes at the bounds, as torch. min/max may be tensors."""
         if min is None and max is None:
             raise ValueError("clamp: at least one of min and max must be given")
-        return E.Clamp.apply(self, min=min, max=max)
+        if isinstance(min, Tensor) or isinstance(max, Tensor):
+            from .creation import where      # creation imports this module
+            out = self
+            if min is not None:
+                lo = self._operand(min, 'clamp')
+                out = where(out < lo, lo, out)
+            if max is not None:
+                hi = self._operand(max, 'clamp')
+                out = where(out > hi, hi, out)
+            return out
+        x = self
+        if x.dtype.kind in 'iub' and any(isinstance(v, builtins.float) for v in (min, max)):
+            x = x.to(dtypes.default_float)          # int clamped to 1.5 is float32, as torch
+        return E.Clamp.apply(x, min=min, max=max)
 
     clip = clamp
 
     def pow(self, exponent):
         return self ** exponent
+
+    def atan2(self, other):
+        return self._binary(other, P.Atan2, 'atan2', float_result=True)
+
+    arctan2 = atan2
+
+    def hypot(self, other):
+        return self._binary(other, P.Hypot, 'hypot', float_result=True)
+
+    def logaddexp(self, other):
+        return self._binary(other, P.LogAddExp, 'logaddexp', float_result=True)
+
+    def xlogy(self, other):
+        """self * log(other), 0 where self is 0 (unless other is NaN)."""
+        return self._binary(other, P.Xlogy, 'xlogy', float_result=True)
+
+    def lerp(self, end, weight):
+        """self + weight * (end - self)."""
+        end = self._operand(end, 'lerp')
+        weight = self._operand(weight, 'lerp')
+        broadcast_shape('lerp', broadcast_shape('lerp', self.shape, end.shape), weight.shape)
+        common = dtypes.result_type((self.dtype, self.ndim), (end.dtype, end.ndim), (weight.dtype, weight.ndim))
+        if common.kind != 'f':
+            raise TypeError(f"lerp: expected floating point tensors, got {self.dtype}, {end.dtype} "
+                            f"and {weight.dtype}")
+        return P.Lerp.apply(self.to(common), end.to(common), weight.to(common))
+
+    def addcmul(self, tensor1, tensor2, *, value=1):
+        """self + value * tensor1 * tensor2."""
+        return self + (tensor1 * tensor2 if value == 1 else value * tensor1 * tensor2)
+
+    def addcdiv(self, tensor1, tensor2, *, value=1):
+        """self + value * tensor1 / tensor2."""
+        return self + (tensor1 / tensor2 if value == 1 else value * tensor1 / tensor2)
+
+    # logical ops take any dtype (nonzero is True) and give bool; bitwise ops ints and bools
+
+    def logical_not(self):
+        return Tensor._wrap(self.xp.logical_not(self.array))
+
+    def logical_and(self, other):
+        return self._compare(other, self.xp.logical_and, 'logical_and')
+
+    def logical_or(self, other):
+        return self._compare(other, self.xp.logical_or, 'logical_or')
+
+    def logical_xor(self, other):
+        return self._compare(other, self.xp.logical_xor, 'logical_xor')
+
+    def _bitwise(self, other, fn, op):
+        other = self._operand(other, op)
+        for t in (self, other):
+            if t.dtype.kind not in 'iub':
+                raise TypeError(f"{op}: expected integer or bool tensors, got {self.dtype} and "
+                                f"{other.dtype} (for truth values use logical_{op.split('_')[1]})")
+        broadcast_shape(op, self.shape, other.shape)
+        common = dtypes.result_type((self.dtype, self.ndim), (other.dtype, other.ndim))
+        return Tensor._wrap(fn(self.array.astype(common, copy=False), other.array.astype(common, copy=False)))
+
+    def bitwise_and(self, other):
+        return self._bitwise(other, self.xp.bitwise_and, 'bitwise_and')
+
+    def bitwise_or(self, other):
+        return self._bitwise(other, self.xp.bitwise_or, 'bitwise_or')
+
+    def bitwise_xor(self, other):
+        return self._bitwise(other, self.xp.bitwise_xor, 'bitwise_xor')
+
+    def bitwise_not(self):
+        if self.dtype.kind not in 'iub':
+            raise TypeError(f"bitwise_not: expected an integer or bool tensor, got {self.dtype}")
+        return Tensor._wrap(self.xp.invert(self.array))
 
     def maximum(self, other):
         return self._binary(other, E.Maximum, 'maximum')

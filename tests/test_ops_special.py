@@ -88,3 +88,29 @@ def test_gelu_is_far_faster_than_math_erf_per_element():
     before = min(timeit.repeat(lambda: per_element(x.data), number=1, repeat=3))
     now = min(timeit.repeat(lambda: x.gelu(), number=1, repeat=3))
     assert now < before / 4, (now, before)
+
+
+# ---------------------------------------------------------------- gradcheck of every Function
+
+def _gradcheck_cases():
+    pytest.importorskip('torch')                 # the table module imports the torch runner
+    from test_ops_torch_diff import TABLE
+    special_shapes = {'prelu': ((2, 3, 4), (3,)), 'glu': ((2, 4),), 'clamp_tensor_bounds': ((2, 3),) * 3}
+    cases = []
+    for op in TABLE:
+        if not op.grad or any(d != 'float64' for d in op.dtypes):
+            continue
+        shapes = special_shapes.get(op.name, ((2, 3),) + ((3,), (2, 1), ())[:op.arity - 1])
+        cases.append(pytest.param(op, shapes, id=op.name))
+    return cases
+
+
+@pytest.mark.parametrize('op, shapes', _gradcheck_cases())
+def test_gradcheck(op, shapes):
+    """Each op's backward against central differences (float64), broadcasting included."""
+    from torch_diff import _values
+    rng = np.random.default_rng(0)
+    arrays = [_values(rng, s, d, dom, op.kinks, nonfinite=False)
+              for s, d, dom in zip(shapes, op.dtypes, op.domain)]
+    inputs = [mt.tensor(a, requires_grad=True) for a in arrays]
+    assert mt.gradcheck(lambda *xs: op.fn(mt, *xs), inputs)

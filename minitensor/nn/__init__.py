@@ -1,5 +1,8 @@
 """minitensor.nn: modules, layers, functional (F), init and utils, as torch.nn."""
 from . import functional, init, utils
+from .activation import (CELU, ELU, GLU, SELU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU,
+                         LogSigmoid, LogSoftmax, Mish, PReLU, ReLU6, SiLU, Softplus, Softsign,
+                         Tanhshrink, Threshold)
 from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .conv import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, Conv1d, Conv2d,
                    MaxPool1d, MaxPool2d)

@@ -8,6 +8,7 @@ import numbers
 
 import numpy as np
 
+from ..ops import activation as A
 from ..ops import dispatch as D
 from ..ops import index as I
 from ..ops import matmul as M
@@ -89,6 +90,147 @@ def tanh(input):
 
 def sigmoid(input):
     return input.sigmoid()
+
+
+# ---------------------------------------------------------------- activations (ops/activation.py)
+
+def _activation_input(op, input):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(input).__name__}")
+    if input.dtype.kind != 'f':
+        raise TypeError(f"{op}: expected a floating point tensor, got {input.dtype}; convert with .float()")
+    return input
+
+
+def _maybe_inplace(input, out, inplace, op):
+    """inplace=True (torch's flag): write the result into input, where no gradient needs it."""
+    if not inplace:
+        return out
+    input._check_inplace(op + '_')
+    input.array[...] = out.array
+    return input
+
+
+def silu(input, inplace=False):
+    """input * sigmoid(input)."""
+    return _maybe_inplace(input, A.SiLU.apply(_activation_input('silu', input)), inplace, 'silu')
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    """log(1 + exp(beta * input)) / beta, and input itself where beta * input > threshold."""
+    return A.Softplus.apply(_activation_input('softplus', input), beta=beta, threshold=threshold)
+
+
+def mish(input, inplace=False):
+    """input * tanh(softplus(input))."""
+    return _maybe_inplace(input, A.Mish.apply(_activation_input('mish', input)), inplace, 'mish')
+
+
+def elu(input, alpha=1.0, inplace=False):
+    """input where > 0, else alpha * (exp(input) - 1)."""
+    return _maybe_inplace(input, A.ELU.apply(_activation_input('elu', input), alpha=alpha), inplace, 'elu')
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input, inplace=False):
+    """scale * elu(input, alpha) with the self-normalizing constants."""
+    out = A.ELU.apply(_activation_input('selu', input), alpha=_SELU_ALPHA, scale=_SELU_SCALE)
+    return _maybe_inplace(input, out, inplace, 'selu')
+
+
+def celu(input, alpha=1.0, inplace=False):
+    """input where > 0, else alpha * (exp(input / alpha) - 1)."""
+    if alpha == 0:
+        raise ValueError("celu: alpha must not be 0 (it divides the input)")
+    out = A.ELU.apply(_activation_input('celu', input), alpha=alpha, input_scale=1.0 / alpha)
+    return _maybe_inplace(input, out, inplace, 'celu')
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    """input where > 0, else negative_slope * input."""
+    out = A.LeakyReLU.apply(_activation_input('leaky_relu', input), negative_slope=negative_slope)
+    return _maybe_inplace(input, out, inplace, 'leaky_relu')
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    """input clipped to [min_val, max_val]."""
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})")
+    out = A.Hardtanh.apply(_activation_input('hardtanh', input), min_val=min_val, max_val=max_val)
+    return _maybe_inplace(input, out, inplace, 'hardtanh')
+
+
+def relu6(input, inplace=False):
+    """min(max(input, 0), 6)."""
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+def hardswish(input, inplace=False):
+    """input * relu6(input + 3) / 6."""
+    return _maybe_inplace(input, A.Hardswish.apply(_activation_input('hardswish', input)), inplace, 'hardswish')
+
+
+def hardsigmoid(input, inplace=False):
+    """relu6(input + 3) / 6."""
+    out = A.Hardsigmoid.apply(_activation_input('hardsigmoid', input))
+    return _maybe_inplace(input, out, inplace, 'hardsigmoid')
+
+
+def logsigmoid(input):
+    """log(sigmoid(input)), without overflow."""
+    return A.LogSigmoid.apply(_activation_input('logsigmoid', input))
+
+
+def softsign(input):
+    """input / (1 + |input|)."""
+    return input / (_activation_input('softsign', input).abs() + 1)
+
+
+def tanhshrink(input):
+    """input - tanh(input)."""
+    return input - _activation_input('tanhshrink', input).tanh()
+
+
+def threshold(input, threshold, value, inplace=False):
+    """input where input > threshold, else value."""
+    out = A.Threshold.apply(_activation_input('threshold', input), threshold=threshold, value=value)
+    return _maybe_inplace(input, out, inplace, 'threshold')
+
+
+def glu(input, dim=-1):
+    """a * sigmoid(b), where a and b are the two halves of input along dim."""
+    _activation_input('glu', input)
+    if input.ndim == 0:
+        raise RuntimeError("glu: does not support 0-d (scalar) tensors")
+    n = input.size(dim)
+    if n % 2:
+        raise RuntimeError(f"glu: halving dimension must be even, but dimension {dim} is size {n} "
+                           f"(input shape {tuple(input.shape)})")
+    a, b = input.split([n // 2, n // 2], dim)
+    return a * b.sigmoid()
+
+
+def prelu(input, weight):
+    """input where > 0, else weight * input; weight has 1 element or one per channel (dim 1)."""
+    _activation_input('prelu', input)
+    if not isinstance(weight, Tensor) or weight.ndim > 1:
+        raise ValueError(f"prelu: weight must be a 0-d or 1-d tensor, got "
+                         f"{getattr(weight, 'shape', type(weight).__name__)}")
+    n = weight.numel()
+    channels = input.shape[1] if input.ndim >= 2 else 1
+    if n != 1 and n != channels:
+        raise RuntimeError(f"prelu: weight has {n} elements but the input {tuple(input.shape)} has "
+                           f"{channels} channels (dim 1); use 1 or {channels} parameters")
+    if n == 1 or input.ndim < 2:
+        w = weight.reshape(())
+    else:                                        # (C,) -> (C, 1, ..., 1) to broadcast over dim 1
+        w = weight.reshape((n,) + (1,) * (input.ndim - 2))
+    if w.dtype != input.dtype:
+        raise TypeError(f"prelu: input is {input.dtype} but the weight is {w.dtype}")
+    return A.PReLU.apply(input, w)
 
 
 def softmax(input, dim=-1):

@@ -66,15 +66,17 @@ class Pow(Function):
         self.save_for_backward(a, b, out)
         return out
 
-    def backward(self, g):                       # d/da = b a^(b-1), d/db = a^b ln a
+    def backward(self, g):
         a, b, out = self.saved
         xp = xp_of(a)
         ga = gb = None
-        if self.needs_grad[0]:
-            ga = unbroadcast(g * b * a ** (b - 1), a.shape)
-        if self.needs_grad[1]:
-            log_a = xp.log(xp.where(a > 0, a, 1))  # a^b ln a is taken as 0 where a <= 0
-            gb = unbroadcast(g * out * log_a, b.shape)
+        if self.needs_grad[0]:                   # b a^(b-1); 0 where b == 0, even at a = 0 (torch)
+            da = xp.where(b == 0, 0, b * a ** xp.where(b == 0, 1, b - 1))
+            ga = unbroadcast(g * da, a.shape)
+        if self.needs_grad[1]:                   # a^b ln a; 0 where a == 0 and b >= 0 (torch),
+            zero = (a == 0) & (b >= 0)           # NaN for a < 0 (ln of a negative number)
+            db = xp.where(zero, 0, out * xp.log(xp.where(zero, 1, a)))
+            gb = unbroadcast(g * db, b.shape)
         return ga, gb
 
 
@@ -86,9 +88,11 @@ class PowScalar(Function):
         self.save_for_backward(a)
         return a ** p
 
-    def backward(self, g):                       # d(a^p)/da = p a^(p-1)
+    def backward(self, g):                       # d(a^p)/da = p a^(p-1); 0 for p = 0 (torch)
         (a,) = self.saved
         p = self.p
+        if p == 0:
+            return xp_of(g).zeros_like(g)
         if p == 2:
             return g * (2 * a)
         return g * (p * a ** (p - 1))
