@@ -974,9 +974,12 @@ class Tensor:
         axes = normalize_dims('sum', dim, self.ndim)
         return R.Sum.apply(x, axes=axes, keepdim=self._keepdim(keepdim, keepdims))
 
-    def mean(self, dim=None, keepdim=False, *, keepdims=False):
-        if self.dtype.kind != 'f':
-            raise TypeError(f"mean: expected a floating point tensor, got {self.dtype}; use .float().mean()")
+    def mean(self, dim=None, keepdim=False, *, keepdims=False, dtype=None):
+        if dtype is not None:
+            return self.to(dtype).mean(dim, keepdim, keepdims=keepdims)
+        if self.dtype.kind != 'f':               # RuntimeError, as torch
+            raise RuntimeError(f"mean: could not infer the output dtype: the input must be a floating "
+                               f"point tensor, got {self.dtype}; use .float().mean() or mean(dtype=mt.float32)")
         axes = normalize_dims('mean', dim, self.ndim)
         return R.Mean.apply(self, axes=axes, keepdim=self._keepdim(keepdim, keepdims))
 
