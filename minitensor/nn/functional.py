@@ -8,6 +8,7 @@ import numbers
 
 import numpy as np
 
+from .. import inplace as inplace_ops
 from ..ops import activation as A
 from ..ops import dispatch as D
 from ..ops import index as I
@@ -103,12 +104,8 @@ def _activation_input(op, input):
 
 
 def _maybe_inplace(input, out, inplace, op):
-    """inplace=True (torch's flag): write the result into input, where no gradient needs it."""
-    if not inplace:
-        return out
-    input._check_inplace(op + '_')
-    input.array[...] = out.array
-    return input
+    """inplace=True (torch's flag): the result written into input, under torch's in-place rules."""
+    return inplace_ops.commit(input, out, op + '_') if inplace else out
 
 
 def silu(input, inplace=False):
