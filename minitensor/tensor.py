@@ -483,10 +483,11 @@ class Tensor:
         return fn.apply(a, b, **options)
 
     def _integer_division(self, other, op, reverse=False):
-        """Integer //, % and fmod by zero raise, as torch's CPU ops (NumPy returns 0)."""
+        """Integer //, % and fmod by zero raise, as torch's CPU ops (NumPy returns 0); on the
+        GPU too, so that both devices give one answer (the check synchronizes there)."""
         other = self._operand(other, op)
         divisor = self if reverse else other
-        if (self.dtype.kind in 'iub' and other.dtype.kind in 'iub' and self.device == 'cpu'
+        if (self.dtype.kind in 'iub' and other.dtype.kind in 'iub'
                 and divisor.numel() and not divisor.array.all()):
             raise RuntimeError(f"ZeroDivisionError: {op}: integer division by zero (the divisor "
                                f"{tuple(divisor.shape)} of dtype {divisor.dtype} holds a 0)")
@@ -537,7 +538,7 @@ class Tensor:
 
     def _check_integer_exponent(self, exponent):
         if (isinstance(exponent, Tensor) and self.dtype.kind in 'iu' and exponent.dtype.kind in 'iu'
-                and exponent.device == 'cpu' and exponent.numel() and exponent.array.min() < 0):
+                and exponent.numel() and exponent.array.min() < 0):
             raise RuntimeError(f"pow: integers to negative integer powers are not allowed (a "
                                f"{self.dtype} tensor ** a {exponent.dtype} tensor holding negatives)")
 
