@@ -24,6 +24,7 @@ import minitensor as mt
 from . import checkpoint as ckpt_io
 from .config import ARCHITECTURE_FIELDS, PRESETS, TrainConfig, default_preset, flag_of, preset
 from .data import CharTokenizer, TextBatches, load_text
+from .data_parallel import Quiet, Replicas
 from .errors import UserError, is_out_of_memory
 from .memory import check_training_fits
 from .runlog import CSVLog
@@ -155,12 +156,14 @@ class LoopState:
 class Trainer:
     """A run's pieces (model, optimizer, data, log, checkpoint path) and its LoopState."""
 
-    def __init__(self, cfg, model, optimizer, tokenizer, data, start_step, best_val, csv_log, progress):
+    def __init__(self, cfg, model, optimizer, tokenizer, data, start_step, best_val, csv_log, progress,
+                 world_size=1):
         self.cfg, self.model, self.optimizer, self.tokenizer, self.data = cfg, model, optimizer, tokenizer, data
+        self.raw_model = Replicas.unwrap(model)     # what evaluates and is saved (DDP's keys say module.)
         self.csv_log, self.progress = csv_log, progress
         self.ckpt_path = Path(cfg.out_dir) / ckpt_io.CHECKPOINT_NAME
         self.spec = ckpt_io.model_spec(cfg, tokenizer.vocab_size)
-        self.tokens_per_step = cfg.batch_size * cfg.block_size
+        self.tokens_per_step = cfg.batch_size * cfg.block_size * world_size
         self.state = LoopState(step=start_step, best_val=best_val, lr=learning_rate_at(start_step, cfg),
                                interval_start=time.perf_counter())
 
@@ -199,7 +202,7 @@ class Trainer:
         s = self.state
         if s.interval_steps:
             self.read_interval()
-        s.losses = estimate_loss(self.model, self.data, self.cfg.eval_iters, seed=seed_of(self.cfg.seed + 1))
+        s.losses = estimate_loss(self.raw_model, self.data, self.cfg.eval_iters, seed=seed_of(self.cfg.seed + 1))
         s.best_val = min(s.best_val, s.losses['val'])
         self.progress.write(f"step {s.step}: train loss {s.losses['train']:.4f}, val loss {s.losses['val']:.4f}")
         self.csv_log.append(step=s.step, train_loss=f"{s.losses['train']:.6f}", val_loss=f"{s.losses['val']:.6f}",
@@ -208,7 +211,7 @@ class Trainer:
         s.interval_start = time.perf_counter()          # eval time is not training time
 
     def save(self):
-        ckpt_io.save_checkpoint(self.ckpt_path, model=self.model, optimizer=self.optimizer, step=self.state.step,
+        ckpt_io.save_checkpoint(self.ckpt_path, model=self.raw_model, optimizer=self.optimizer, step=self.state.step,
                                 spec=self.spec, train_config=self.cfg, tokenizer=self.tokenizer,
                                 best_val_loss=self.state.best_val)
 
@@ -278,26 +281,33 @@ def train(cfg, resume=False, force=False, log=print, checkpoint=None):
     """Train as `cfg` says, or with resume=True continue the run in cfg.out_dir (from its
     checkpoint, read here unless `checkpoint` gives it already); returns a summary dict."""
     cfg.validate()
+    replicas = Replicas(cfg.device)         # several ranks when started by the launcher or mpiexec
+    main_rank = replicas.is_main            # rank 0 alone logs, evaluates, checkpoints and samples
+    log = log if main_rank else Quiet()
     out_dir = Path(cfg.out_dir)
     if resume and checkpoint is None:
         checkpoint = read_checkpoint_to_resume(out_dir)
-    prepare_out_dir(out_dir, resume, force, log)
+    if main_rank:
+        prepare_out_dir(out_dir, resume, force, log)
     model, optimizer, tokenizer, data, start_step, best_val = set_up(cfg, checkpoint if resume else None)
-    csv_log = CSVLog(out_dir / 'log.csv', resume_step=start_step if resume else None, log=log)
+    csv_log = CSVLog(out_dir / 'log.csv', resume_step=start_step if resume else None, log=log) if main_rank else Quiet()
     log(f"{'resuming' if resume else 'training'} {type(model).__name__} ({model.num_parameters():,} parameters) "
         f"on {data.device} from step {start_step} to {cfg.max_iters}; batch {cfg.batch_size} x "
-        f"{cfg.block_size}, vocab {tokenizer.vocab_size}; writing to {out_dir}/")
-    run = Trainer(cfg, model, optimizer, tokenizer, data, start_step, best_val, csv_log,
-                  Progress(start_step, cfg.max_iters, cfg.progress))
+        f"{cfg.block_size}{replicas.describe()}, vocab {tokenizer.vocab_size}; writing to {out_dir}/")
+    run = Trainer(cfg, replicas.wrap(model), optimizer, tokenizer, data, start_step, best_val, csv_log,
+                  Progress(start_step, cfg.max_iters, cfg.progress) if main_rank else Quiet(),
+                  replicas.world_size)
     s = run.state
     wall_start = time.perf_counter()
     model.train()
     stopped = False
     try:
-        with StopRequest() as stop:
+        with replicas.stop_request(StopRequest) as stop:
             while s.step < cfg.max_iters:
+                if s.step % cfg.eval_interval == 0 or s.step == start_step:
+                    replicas.reseed(cfg.seed, s.step)
                 # a resumed run was evaluated (and saved) at start_step already
-                if s.step % cfg.eval_interval == 0 and not (resume and s.step == start_step):
+                if s.step % cfg.eval_interval == 0 and not (resume and s.step == start_step) and main_rank:
                     run.evaluate()
                 if stop.requested:
                     stopped = True
@@ -307,12 +317,15 @@ def train(cfg, resume=False, force=False, log=print, checkpoint=None):
                     run.read_interval()
             if stopped:
                 run.save()
-            else:
+            elif main_rank:
                 run.evaluate()                                   # the final losses and checkpoint
     finally:
         run.progress.close()
+    replicas.close()
     wall_s = time.perf_counter() - wall_start
     summary = {'step': s.step, 'stopped': stopped, 'wall_s': wall_s, 'checkpoint': str(run.ckpt_path)}
+    if not main_rank:
+        return summary
     if stopped:
         log(f"stopped at step {s.step}; checkpoint saved to {run.ckpt_path}; continue with "
             f"`python -m gpt.train --out {out_dir} --resume`")
@@ -377,6 +390,13 @@ def config_from_args(args):
     return replace(saved, **{**given, 'out_dir': str(out_dir)}), checkpoint
 
 
+def failed(exit_code):
+    """In a data-parallel run the other ranks may be waiting for this one: end them all."""
+    if mt.distributed.is_initialized():
+        mt.distributed.abort(exit_code)
+    return exit_code
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
     mt.backends.tune_cpu_allocator()      # glibc keeps freed blocks: no page faults per temporary
@@ -385,17 +405,17 @@ def main(argv=None):
         summary = train(cfg, resume=args.resume, force=args.force, checkpoint=checkpoint)
     except (UserError, OSError) as e:              # our checks, and the file system's (disk full, ...)
         print(f"error: {e}", file=sys.stderr)
-        return 1
+        return failed(1)
     except KeyboardInterrupt:
         print("interrupted (the last checkpoint, if any, is intact)", file=sys.stderr)
-        return 130
+        return failed(130)
     except Exception as e:
         if not is_out_of_memory(e):
             raise                                   # a bug: keep the traceback
         print(f"error: out of memory ({type(e).__name__}): the model (--n-embd, --n-layer) or the batch "
               f"(--batch-size, --block-size) is too big for {args.device or 'this device'}; the last "
               f"checkpoint, if any, is intact", file=sys.stderr)
-        return 1
+        return failed(1)
     return 130 if summary['stopped'] else 0
 
 

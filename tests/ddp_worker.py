@@ -66,13 +66,14 @@ def reference(steps):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--backend', default=None)
-    ap.add_argument('--mode', default='train', choices=['train', 'no_sync', 'mismatch', 'die'])
+    ap.add_argument('--mode', default='train', choices=['train', 'no_sync', 'mismatch', 'die', 'exit'])
     ap.add_argument('--steps', type=int, default=3)
     ap.add_argument('--out', default=None)
     ap.add_argument('--device', default='cpu')
+    ap.add_argument('--timeout', type=float, default=60, help='seconds a collective may wait')
     args = ap.parse_args()
 
-    dist.init_process_group(args.backend, timeout=60)
+    dist.init_process_group(args.backend, timeout=args.timeout)
     rank, world = dist.get_rank(), dist.get_world_size()
     if rank != 0:
         mt.manual_seed(rank)          # DDP's broadcast must make the replicas equal anyway
@@ -88,6 +89,8 @@ def main():
     for step in range(args.steps):
         if args.mode == 'die' and rank == world - 1 and step == 1:
             os.kill(os.getpid(), signal.SIGKILL)
+        if args.mode == 'exit' and rank == world - 1 and step == 1:
+            sys.exit(1)               # leaves quietly while the others wait in the next all-reduce
         x, y = batch(step)
         x, y = x[rank * share:(rank + 1) * share].to(args.device), y[rank * share:(rank + 1) * share].to(args.device)
         opt.zero_grad(set_to_none=True)

@@ -5,7 +5,9 @@ all_reduce with async_op=True is MPI_Iallreduce, so DistributedDataParallel over
 bucket's reduction with the rest of backward. GPU arrays go through host memory (the
 MPICH wheel is not CUDA-aware); on GPUs use backend 'nccl'.
 """
+import atexit
 import sys
+import time
 import traceback
 
 import numpy as np
@@ -42,17 +44,44 @@ def abort_on_uncaught_exception(comm):
     sys.excepthook = hook
 
 
+def end_the_job_if_left_alone_at_exit(comm, timeout_s):
+    """At interpreter exit, wait (at most timeout_s) for every rank to get there too.
+
+    Under MPICH a rank that exits early (sys.exit(1) after an error) blocks in MPI_Finalize
+    while the others block in their next collective: the job would hang forever. All ranks
+    meet in a non-blocking barrier instead; if the others do not arrive in time, this
+    rank aborts the job with a message. Call abort() to end the job at once.
+    """
+    def wait_for_the_others():
+        request = comm.Ibarrier()
+        deadline = time.monotonic() + timeout_s
+        while not request.Test():
+            if time.monotonic() > deadline:
+                sys.stderr.write(f"distributed: rank {comm.Get_rank()} is exiting but the other ranks have "
+                                 f"not reached their exit within {timeout_s:.0f} s (they are probably waiting "
+                                 f"for this rank in a collective); aborting the MPI job\n")
+                sys.stderr.flush()
+                comm.Abort(1)
+            time.sleep(0.01)
+
+    atexit.register(wait_for_the_others)
+
+
 class MPIBackend:
     """Collectives over a private duplicate of MPI_COMM_WORLD."""
     name = 'mpi'
 
-    def __init__(self):
+    def __init__(self, timeout_s=600.0):
         MPI = self.MPI = load_mpi()
         self.comm = MPI.COMM_WORLD.Dup()        # our messages never meet the user's
         self.rank, self.world_size = self.comm.Get_rank(), self.comm.Get_size()
         self.ops = {ReduceOp.SUM: MPI.SUM, ReduceOp.AVG: MPI.SUM, ReduceOp.PRODUCT: MPI.PROD,
                     ReduceOp.MIN: MPI.MIN, ReduceOp.MAX: MPI.MAX}
         abort_on_uncaught_exception(MPI.COMM_WORLD)
+        end_the_job_if_left_alone_at_exit(MPI.COMM_WORLD, timeout_s)
+
+    def abort(self, exit_code):
+        self.MPI.COMM_WORLD.Abort(exit_code)
 
     def all_gather_bytes(self, payload):
         return self.comm.allgather(bytes(payload))

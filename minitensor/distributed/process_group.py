@@ -11,6 +11,7 @@ rank 0; 'mpi://' is MPI itself (needs mpi4py). By default env:// where MASTER_PO
 else mpi:// under mpiexec.
 """
 import os
+import sys
 from datetime import timedelta
 
 from .. import backend as _backend
@@ -117,7 +118,7 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
 
     if backend == 'mpi' or (store is None and _method(init_method) == 'mpi://'):
         from .mpi import MPIBackend
-        control = MPIBackend()
+        control = MPIBackend(timeout.total_seconds() if isinstance(timeout, timedelta) else float(timeout))
         if (rank >= 0 and rank != control.rank) or (world_size > 0 and world_size != control.world_size):
             raise ValueError(f"init_process_group: rank={rank}, world_size={world_size} disagree with "
                              f"MPI's rank {control.rank} of {control.world_size}")
@@ -195,6 +196,22 @@ def destroy_process_group(group=None):
         return
     group, _group = _group, None
     group.backend.close()
+
+
+def abort(exit_code=1):
+    """End every rank of the job now, from any one rank (ours; torch has no public one):
+    under MPI, MPI_Abort; otherwise this process exits with exit_code, and the launcher
+    ends the other ranks. For a rank that has hit an error while the others may be
+    waiting for it in a collective."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    backend = _group.backend if _group is not None else None
+    for candidate in (backend, getattr(backend, 'control', None)):
+        if hasattr(candidate, 'abort'):
+            candidate.abort(exit_code)
+    if 'mpi4py.MPI' in sys.modules and started_by_mpiexec():
+        sys.modules['mpi4py.MPI'].COMM_WORLD.Abort(exit_code)
+    os._exit(exit_code)
 
 
 def _get(op):
