@@ -16,6 +16,7 @@ import numpy as np
 
 import minitensor as mt
 import minitensor.distributed as dist
+from minitensor.backend import normalize_device
 from minitensor.nn.parallel import DistributedDataParallel
 
 
@@ -25,8 +26,8 @@ class Replicas:
     def __init__(self, device):
         self.enabled = dist.env_world_size() > 1 or dist.is_initialized()
         if self.enabled and not dist.is_initialized():
-            on_gpu = mt.zeros(0, device=device).device == 'gpu'
-            backend = ('nccl' if on_gpu else
+            # no tensor yet: the 'nccl' backend first makes LOCAL_RANK's GPU the current one
+            backend = ('nccl' if normalize_device(device) == 'gpu' else
                        'mpi' if dist.started_by_mpiexec() and dist.is_mpi_available() else 'gloo')
             dist.init_process_group(backend)
         self.rank = dist.get_rank() if self.enabled else 0
