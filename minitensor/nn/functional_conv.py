@@ -145,11 +145,9 @@ def _max_pool(op, d, input, kernel_size, stride, padding, dilation, ceil_mode, r
                             out_shape=out_shape)
     if not return_indices:
         return out.squeeze(0) if unbatched else out
-    fn = out.grad_fn if out.grad_fn is not None else None
-    if fn is None:                              # no graph recorded: recompute the winners
-        fn = P.MaxPoolNd()
-        fn.forward(x.array, kernel=kernel, stride=stride, padding=pads, dilation=dilation,
-                   out_shape=out_shape)
+    fn = P.MaxPoolNd()                           # the winners, from a forward of our own
+    fn.forward(x.array, kernel=kernel, stride=stride, padding=pads, dilation=dilation,
+               out_shape=out_shape)
     idx = Tensor._wrap(fn.indices())
     return (out.squeeze(0), idx.squeeze(0)) if unbatched else (out, idx)
 

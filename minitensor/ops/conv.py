@@ -78,13 +78,15 @@ class ConvNd(Function):
         # (N, O, *o) -> (G, O/G, N*P): the layout the forward GEMM produced
         g2 = xp.ascontiguousarray(xp.moveaxis(g, 0, 1)).reshape(groups, o_ch // groups, -1)
         dx = dw = db = None
-        if self.needs_grad[1]:
-            dw = matmul(g2, cols.transpose(0, 2, 1), self.fused).reshape(weight.shape)      # (G, O/G, K)
+        if self.needs_grad[1]:                                                    # (G, O/G, K)
+            dw = (matmul(g2, cols.transpose(0, 2, 1), self.fused) if groups > 1
+                  else matmul(g2[0], cols[0].T, self.fused)).reshape(weight.shape)
         if self.has_bias and self.needs_grad[2]:
             db = g.sum(axis=(0,) + tuple(range(2, g.ndim)))
         if self.needs_grad[0]:
             w = weight.reshape(groups, o_ch // groups, k_numbers)
-            dcols = matmul(w.transpose(0, 2, 1), g2, self.fused)                              # (G, K, N*P)
+            dcols = (matmul(w.transpose(0, 2, 1), g2, self.fused) if groups > 1               # (G, K, N*P)
+                     else matmul(w[0].T, g2[0], self.fused))
             c = self.x_shape[1]
             kernel = weight.shape[2:]
             dcols = dcols.reshape((c,) + tuple(kernel) + (n,) + self.out_shape)   # (C, *k, N, *o)

@@ -15,16 +15,19 @@ def _all(ndim_lead, sl):
 
 
 class MaxPoolNd(Function):
-    """out = max over each window; backward routes g to the (first) maximum, as torch.
+    """out = max over each window; backward routes g to the first maximum of each window.
 
     `padding` is ((lo, hi), ...) per pooled dim: hi may exceed lo in ceil mode, where the
     last window may run past the padded edge; padded cells hold -inf and are never picked.
+    forward is one xp.maximum per kernel offset (NaN propagates, as torch); backward
+    finds each window's winner by comparing with the output, offset by offset, so no
+    argmax is kept. A window holding NaNs routes its gradient to its first NaN (torch's
+    CPU kernel picks the last one; the gradient is NaN either way).
     """
 
     def forward(self, x, kernel=(2,), stride=(2,), padding=((0, 0),), dilation=(1,), out_shape=(1,)):
         xp = xp_of(x)
-        d = len(kernel)
-        lead = x.ndim - d
+        lead = x.ndim - len(kernel)
         self.x_shape, self.padding, self.kernel, self.stride, self.dilation = \
             x.shape, padding, kernel, stride, dilation
         self.out_shape = out_shape
@@ -32,39 +35,49 @@ class MaxPoolNd(Function):
         if any(lo or hi for lo, hi in padding):
             fill = -xp.inf if x.dtype.kind == 'f' else xp.iinfo(x.dtype).min
             xpad = xp.pad(x, ((0, 0),) * lead + tuple(padding), constant_values=fill)
-        self.pad_shape = xpad.shape
-        best = arg = None
-        for i, offsets in enumerate(itertools.product(*(range(k) for k in kernel))):
+        best = None
+        for offsets in itertools.product(*(range(k) for k in kernel)):
             v = xpad[_all(lead, offset_slices(offsets, out_shape, stride, dilation))]
-            if best is None:
-                best, arg = v.copy(), xp.zeros(v.shape, dtype=xp.int64)
-                continue
-            # strict '>' keeps the first maximum; a NaN wins and stays (torch propagates NaN)
-            take = (v > best) | (xp.isnan(v) & ~xp.isnan(best)) if x.dtype.kind == 'f' else v > best
-            best = xp.where(take, v, best)
-            arg = xp.where(take, i, arg)
-        self.arg = arg                               # which kernel offset won, per output cell
+            best = v.copy() if best is None else xp.maximum(best, v)
+        self.save_for_backward(xpad, best)
         return best
+
+    def _winners(self, xpad, out):
+        """(kernel-offset number, slices, mask) per offset: mask marks the windows it wins."""
+        xp = xp_of(out)
+        lead = out.ndim - len(self.kernel)
+        taken = xp.zeros(out.shape, dtype=bool)
+        for i, offsets in enumerate(itertools.product(*(range(k) for k in self.kernel))):
+            sl = _all(lead, offset_slices(offsets, self.out_shape, self.stride, self.dilation))
+            v = xpad[sl]
+            hit = (v == out) | (v != v)
+            hit &= ~taken
+            taken |= hit
+            yield i, sl, hit
 
     def indices(self):
         """torch's return_indices: the flat position of each max in the (unpadded) input plane."""
-        xp = xp_of(self.arg)
+        xpad, out = self.saved
+        xp = xp_of(out)
         d = len(self.kernel)
-        k_idx = xp.unravel_index(self.arg, self.kernel)          # per-dim kernel offsets
-        flat = xp.zeros(self.arg.shape, dtype=xp.int64)
+        arg = xp.zeros(out.shape, dtype=xp.int64)
+        for i, _, hit in self._winners(xpad, out):
+            arg[hit] = i
+        k_idx = xp.unravel_index(arg, self.kernel)               # per-dim kernel offsets
+        flat = xp.zeros(arg.shape, dtype=xp.int64)
         for i in range(d):
             o = xp.arange(self.out_shape[i]).reshape((-1,) + (1,) * (d - 1 - i))
             pos = o * self.stride[i] - self.padding[i][0] + k_idx[i] * self.dilation[i]
-            flat = flat * self.x_shape[self.arg.ndim - d + i] + pos
+            flat = flat * self.x_shape[arg.ndim - d + i] + pos
         return flat
 
     def backward(self, g):
         xp = xp_of(g)
+        xpad, out = self.saved
         lead = g.ndim - len(self.kernel)
-        dpad = xp.zeros(self.pad_shape, dtype=g.dtype)
-        for i, offsets in enumerate(itertools.product(*(range(k) for k in self.kernel))):
-            sl = _all(lead, offset_slices(offsets, self.out_shape, self.stride, self.dilation))
-            dpad[sl] += xp.where(self.arg == i, g, g.dtype.type(0))
+        dpad = xp.zeros(xpad.shape, dtype=g.dtype)
+        for _, sl, hit in self._winners(xpad, out):
+            dpad[sl] += g * hit
         crop = tuple(slice(lo, lo + n) for (lo, _), n in zip(self.padding, self.x_shape[lead:]))
         return xp.ascontiguousarray(dpad[_all(lead, crop)])
 
