@@ -13,4 +13,5 @@ from .loss import (BCELoss, BCEWithLogitsLoss, CosineSimilarity, CrossEntropyLos
 from .module import Module
 from .normalization import BatchNorm1d, BatchNorm2d
 from .parameter import Parameter
+from .rnn import GRU, LSTM, RNN
 from . import parallel  # noqa: E402  (needs Module)
