@@ -4,7 +4,7 @@ from collections import OrderedDict, namedtuple
 
 from .. import dtypes
 from ..autograd import no_grad
-from ..backend import normalize_device, to_device
+from ..backend import is_device_like, normalize_device, to_device
 from ..tensor import Tensor
 from .parameter import Parameter
 
@@ -40,7 +40,7 @@ def _split_to_args(args, kwargs):
     for a in args:
         if isinstance(a, Tensor):                       # to(other): its device and dtype
             device, dtype = a.device, a.dtype
-        elif isinstance(a, str) and a.lower().split(':')[0] in ('cpu', 'gpu', 'cuda'):
+        elif is_device_like(a):                          # 'cpu', 'cuda:0', mt.device('cuda')
             device = a
         elif a is not None:
             dtype = a
