@@ -204,7 +204,9 @@ class Function:
     producer's grad_fn and output slot, not the array); `self.needs_grad` says which
     inputs want a gradient.
     """
-    __slots__ = ('inputs', 'needs_grad', 'saved', 'saved_versions', '__dict__')
+    __slots__ = ('inputs', 'needs_grad', '__dict__')
+    saved = ()             # what save_for_backward kept; None once release() freed it
+    saved_versions = None  # [SavedVersion] for saved arrays that are a tensor's storage
     n_outputs = None      # a Function returning a tuple sets it in forward (even to 1)
 
     def save_for_backward(self, *arrays):
@@ -213,7 +215,6 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **options):
         ctx = cls()
-        ctx.saved = ()
         requires_grad = False
         for t in inputs:
             if t._base is not None and t._view_version != t._vc[0]:
@@ -246,20 +247,27 @@ class Function:
 
     def _record_versions(self, inputs, outs):
         """Remember the version of each tensor whose array (or a view of it) was saved."""
-        owners = [(_storage_owner(t.array), t) for t in inputs]
-        for o in (outs if type(outs) is tuple else (outs,)):
-            owners.append((_storage_owner(o.array), o))
-        records = []
+        records = None
         for slot, s in enumerate(self.saved):
             if s is None:
                 continue
-            owner = _storage_owner(s)
-            for array, t in owners:
-                if owner is array:
-                    records.append(SavedVersion(slot, t))
+            owner = getattr(s, 'base', None)
+            if owner is None:
+                owner = s
+            for t in inputs:
+                a = t.array
+                if owner is a or owner is a.base:
                     break
-        if records:
-            self.saved_versions = records
+            else:
+                for t in (outs if type(outs) is tuple else (outs,)):
+                    a = t.array
+                    if owner is a or owner is a.base:
+                        break
+                else:
+                    continue
+            if records is None:
+                records = self.saved_versions = []
+            records.append(SavedVersion(slot, t))
 
     def check_saved(self):
         """Raise torch's errors if backward would read freed or modified saved arrays."""
@@ -269,7 +277,7 @@ class Function:
                 f"tensors after they have already been freed): {self.name}Backward's saved "
                 f"values were freed after the first backward. Specify retain_graph=True on the "
                 f"first backward if you need to backward through the graph a second time.")
-        records = getattr(self, 'saved_versions', None)
+        records = self.saved_versions
         if records:
             for r in records:
                 r.check(self)
@@ -547,7 +555,8 @@ def run_backward(roots, seeds, retain_graph=False, capture=None, op='backward'):
         pre = fn.__dict__.get('_pre_hooks')
         if pre or capture is not None:
             out_grad = _node_entry(fn, out_grad, pre, captured, capture)
-        fn.check_saved()
+        if fn.saved is None or fn.saved_versions:
+            fn.check_saved()
         in_grads = fn.backward(out_grad)
         if not isinstance(in_grads, tuple):
             in_grads = (in_grads,)
