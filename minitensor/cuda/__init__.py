@@ -135,7 +135,7 @@ sys.modules[__name__].__class__ = _CudaModule
 
 from . import amp, blas  # noqa: E402
 from .attention import causal_softmax_backward, causal_softmax_forward  # noqa: E402
-from .cross_entropy import cross_entropy_backward, cross_entropy_forward  # noqa: E402
+from .cross_entropy import CrossEntropySaved, cross_entropy_backward, cross_entropy_forward  # noqa: E402
 from .elementwise import adam_update, hash_dropout, relu_backward, relu_forward  # noqa: E402
 from .layer_norm import layer_norm_backward, layer_norm_forward  # noqa: E402
 from .special import erf, erfc, erfinv  # noqa: E402

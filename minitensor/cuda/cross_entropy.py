@@ -4,6 +4,8 @@ Portable reference: ops/nn.py CrossEntropy (label_smoothing == 0). Forward keeps
 logits (alive anyway: the lm_head output) and two floats per row, the max and the sum
 of exponentials, instead of an (N, C) probability matrix; backward recomputes softmax.
 """
+from typing import Any, NamedTuple
+
 import numpy as np
 
 from ..backend import cupy_module
@@ -51,6 +53,14 @@ extern "C" __global__ void cross_entropy_bwd(
 '''
 
 
+class CrossEntropySaved(NamedTuple):
+    """What the fused cross-entropy keeps for backward (no (N, C) probabilities)."""
+    logits: Any          # (N, C), contiguous
+    target: Any          # (N,)
+    stats: Any           # (N, 2): per-row max and log-sum-exp
+    ignore_index: int
+
+
 def cross_entropy_forward(logits, target, ignore_index):
     """(per-row loss (N,), saved); ignored rows have loss 0."""
     cp = cupy_module()
@@ -62,7 +72,7 @@ def cross_entropy_forward(logits, target, ignore_index):
     grid, block = rows_launch(rows)
     raw_kernel(_FORWARD, 'cross_entropy_fwd')(
         grid, block, (logits, target, loss, stats, np.int64(rows), np.int32(width), np.int64(ignore_index)))
-    return loss, (logits, target, stats, ignore_index)
+    return loss, CrossEntropySaved(logits, target, stats, ignore_index)
 
 
 def cross_entropy_backward(coef, saved):

@@ -4,6 +4,8 @@ Portable reference: ops/nn.py LayerNorm. Forward saves the input and two floats 
 row (mean, rstd) instead of xhat: the input is alive anyway (the previous op's output).
 Backward writes dx and per-warp partial sums of dw, db, then one reduction adds those.
 """
+from typing import Any, NamedTuple
+
 import numpy as np
 
 from ..backend import cupy_module
@@ -106,6 +108,14 @@ def _per_lane(width):
     return max(1, (width + 31) // 32)
 
 
+class LayerNormSaved(NamedTuple):
+    """What the fused LayerNorm keeps for backward."""
+    x: Any               # the input, contiguous
+    weight: Any
+    mean: Any            # (rows,) float32
+    rstd: Any            # (rows,) float32
+
+
 def layer_norm_forward(x, weight, bias, eps):
     """(y, saved) for LayerNorm over the last weight.size elements; saved goes to backward."""
     cp = cupy_module()
@@ -118,7 +128,7 @@ def layer_norm_forward(x, weight, bias, eps):
     kernel = raw_kernel(_FORWARD, 'layer_norm_fwd', (('PER_LANE', _per_lane(width)),))
     grid, block = rows_launch(rows)
     kernel(grid, block, (x, weight, bias, y, mean, rstd, np.int64(rows), np.int32(width), np.float32(eps)))
-    return y, (x, weight, mean, rstd)
+    return y, LayerNormSaved(x, weight, mean, rstd)
 
 
 def layer_norm_backward(g, saved):

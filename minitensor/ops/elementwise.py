@@ -270,7 +270,7 @@ class Where(Function):
 
     def forward(self, a, b, cond=None):
         xp = xp_of(a)
-        self.cond = cond
+        self.save_for_backward(cond)
         self.shapes = a.shape, b.shape
         return xp.where(cond, a, b)
 
@@ -278,8 +278,9 @@ class Where(Function):
         sa, sb = self.shapes
         zero = g.dtype.type(0)
         xp = xp_of(g)
-        return (unbroadcast(xp.where(self.cond, g, zero), sa),
-                unbroadcast(xp.where(self.cond, zero, g), sb))
+        (cond,) = self.saved
+        return (unbroadcast(xp.where(cond, g, zero), sa),
+                unbroadcast(xp.where(cond, zero, g), sb))
 
 
 class MaskedFill(Function):
@@ -287,12 +288,13 @@ class MaskedFill(Function):
 
     def forward(self, a, mask=None, value=0.0):
         xp = xp_of(a)
-        self.mask = mask
+        self.save_for_backward(mask)
         return xp.where(mask, a.dtype.type(value), a)
 
     def backward(self, g):                       # filled positions get no gradient
         xp = xp_of(g)
-        return xp.where(self.mask, g.dtype.type(0), g)
+        (mask,) = self.saved
+        return xp.where(mask, g.dtype.type(0), g)
 
 
 class Cast(Function):

@@ -261,11 +261,15 @@ class GetItem(Function):
     """out = a[index] for a TorchIndex; backward scatter-adds the gradient back."""
 
     def forward(self, a, index=None):
-        self.shape, self.index = a.shape, index
+        self.shape = a.shape
+        if index.advanced is None:
+            self.index = index                   # ints and slices: nothing to free, as torch
+        else:
+            self.save_for_backward(index)        # holds index arrays
         return index_get(a, index)
 
     def backward(self, g):
-        xp, ix = xp_of(g), self.index
+        xp, ix = xp_of(g), (self.saved if self.saved else self.index)
         if (ix.advanced is not None and not ix.basic and len(ix.advanced) == 1 and ix.advanced[0].ndim == 1
                 and ix.advanced[0].dtype.kind in 'iu'):
             # embedding lookup of rows: the sort/reduceat (CPU) or atomic (GPU) path

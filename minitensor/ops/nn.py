@@ -86,7 +86,7 @@ class CrossEntropy(Function):
         keep = target != ignore_index                              # (N,)
         self.fused = cuda.fusable(logits) and not label_smoothing
         if self.fused:                                             # one pass; saves no (N, C) probs
-            loss, self.saved = cuda.cross_entropy_forward(logits, target, ignore_index)
+            loss, saved = cuda.cross_entropy_forward(logits, target, ignore_index)
         else:
             safe_target = xp.where(keep, target, 0)
             shifted = logits - logits.max(axis=1, keepdims=True)       # (N, C)
@@ -98,22 +98,24 @@ class CrossEntropy(Function):
             if label_smoothing:
                 loss = (1 - label_smoothing) * loss + label_smoothing * (lse - shifted.mean(axis=1))
             loss = xp.where(keep, loss, loss.dtype.type(0))
-            self.save_for_backward(e / sum_e, safe_target, keep)       # softmax probs
-        self.n_kept = keep.sum()
+            saved = (e / sum_e, safe_target, keep)                    # softmax probs
+        n_kept = keep.sum()                                            # a device scalar: no sync
+        self.save_for_backward(*saved, n_kept)
         if reduction == 'none':
             return loss
         if reduction == 'sum':
             return xp.asarray(loss.sum())
-        n_kept = self.n_kept.astype(loss.dtype)
+        n_kept = n_kept.astype(loss.dtype)
         return xp.where(n_kept > 0, loss.sum() / xp.maximum(n_kept, 1), xp.nan).astype(loss.dtype)
 
     def backward(self, g):
+        *saved, n_kept = self.saved
         if self.fused:                           # dL/dloss_row, then one pass over the logits
             xp = xp_of(g)
             if self.reduction == 'mean':
-                g = g / xp.maximum(self.n_kept, 1).astype(g.dtype)
-            return cuda.cross_entropy_backward(g, self.saved)
-        probs, target, keep = self.saved
+                g = g / xp.maximum(n_kept, 1).astype(g.dtype)
+            return cuda.cross_entropy_backward(g, cuda.CrossEntropySaved(*saved))
+        probs, target, keep = saved
         xp = xp_of(probs)
         n, c = probs.shape
         grad = probs.copy()                                        # softmax - q
@@ -125,7 +127,7 @@ class CrossEntropy(Function):
         elif self.reduction == 'sum':
             scale = g * keep[:, None]
         else:
-            scale = (g / xp.maximum(self.n_kept, 1).astype(g.dtype)) * keep[:, None]
+            scale = (g / xp.maximum(n_kept, 1).astype(g.dtype)) * keep[:, None]
         return (grad * scale).astype(probs.dtype, copy=False)
 
 
@@ -143,7 +145,8 @@ class LayerNorm(Function):
         self.fused = (bias is not None and cuda.fusable(x, weight, bias)
                       and cuda.layer_norm.fits(weight.size))
         if self.fused:                                      # one warp per row; saves x, mean, rstd
-            y, self.saved = cuda.layer_norm_forward(x, weight, bias, eps)
+            y, saved = cuda.layer_norm_forward(x, weight, bias, eps)
+            self.save_for_backward(saved)                   # a LayerNormSaved
             return y
         # float16 statistics overflow (300**2 > 65504) and lose the mean: work in float32
         self.dtype = x.dtype
