@@ -154,27 +154,22 @@ def _storage_owner(a):
     return a if base is None else base
 
 
-class SavedVersion:
-    """A saved array's tensor and the version it had when saved (for the error message:
-    its shape, dtype and which op produced it)."""
-    __slots__ = ('slot', 'box', 'version', 'shape', 'dtype', 'producer', 'output_nr')
-
-    def __init__(self, slot, t):
-        self.slot, self.box = slot, _version_box(t)
-        self.version = self.box[0]
-        self.shape, self.dtype = t.array.shape, t.array.dtype
-        # a name, not the node: a reference would make a cycle when a node saves its output
-        self.producer = None if t.grad_fn is None else t.grad_fn.name
-        self.output_nr = t.output_nr
-
-    def check(self, fn):
-        if self.box[0] != self.version:
-            made_by = f", which is output {self.output_nr} of {self.producer}Backward," if self.producer else ""
-            raise RuntimeError(
-                f"one of the variables needed for gradient computation has been modified by an "
-                f"inplace operation: [minitensor.{self.dtype} {list(self.shape)}]{made_by} is at "
-                f"version {self.box[0]}; expected version {self.version} instead. It was saved by "
-                f"{fn.name}Backward; clone() it before the in-place op, or make the op out of place.")
+def _version_error(fn, record):
+    """torch's error for a saved array whose tensor was modified in place after saving.
+    record = (slot in fn.saved, version box, version when saved, which tensor: input i,
+    or -1 - k for output k)."""
+    slot, box, version, which = record
+    saved = fn.saved[slot]
+    if which >= 0:
+        t = fn.inputs[which]
+        made_by = f", which is output {t.output_nr} of {t.grad_fn.name}Backward," if t.grad_fn else ""
+    else:
+        made_by = f", which is output {-1 - which} of {fn.name}Backward,"
+    return RuntimeError(
+        f"one of the variables needed for gradient computation has been modified by an "
+        f"inplace operation: [minitensor.{saved.dtype} {list(saved.shape)}]{made_by} is at "
+        f"version {box[0]}; expected version {version} instead. It was saved by "
+        f"{fn.name}Backward; clone() it before the in-place op, or make the op out of place.")
 
 
 # ---------------------------------------------------------------- Function
@@ -206,7 +201,7 @@ class Function:
     """
     __slots__ = ('inputs', 'needs_grad', '__dict__')
     saved = ()             # what save_for_backward kept; None once release() freed it
-    saved_versions = None  # [SavedVersion] for saved arrays that are a tensor's storage
+    saved_versions = None  # [(slot, version box, version, which tensor)] for saved arrays that are a tensor's storage
     n_outputs = None      # a Function returning a tuple sets it in forward (even to 1)
 
     def save_for_backward(self, *arrays):
@@ -254,20 +249,27 @@ class Function:
             owner = getattr(s, 'base', None)
             if owner is None:
                 owner = s
+            which = 0
             for t in inputs:
                 a = t.array
                 if owner is a or owner is a.base:
                     break
+                which += 1
             else:
+                which = -1
                 for t in (outs if type(outs) is tuple else (outs,)):
                     a = t.array
                     if owner is a or owner is a.base:
                         break
+                    which -= 1
                 else:
                     continue
+            box = t._vc
+            if box is None:
+                box = t._vc = [0]
             if records is None:
                 records = self.saved_versions = []
-            records.append(SavedVersion(slot, t))
+            records.append((slot, box, box[0], which))
 
     def check_saved(self):
         """Raise torch's errors if backward would read freed or modified saved arrays."""
@@ -277,17 +279,17 @@ class Function:
                 f"tensors after they have already been freed): {self.name}Backward's saved "
                 f"values were freed after the first backward. Specify retain_graph=True on the "
                 f"first backward if you need to backward through the graph a second time.")
-        records = self.saved_versions
-        if records:
-            for r in records:
-                r.check(self)
+        for record in self.saved_versions or ():
+            if record[1][0] != record[2]:
+                raise _version_error(self, record)
 
     def release(self):
         """Drop the saved arrays, so the memory goes back right after use. The graph's
         structure stays: a second backward through ops that saved nothing works, as torch."""
         if self.saved:
             self.saved = None
-        self.saved_versions = None
+            if self.saved_versions is not None:
+                self.saved_versions = None
 
     @property
     def name(self):
@@ -323,7 +325,7 @@ def _mark_view(out, inputs, cls, options, piece):
     else:
         return
     out._vc = _version_box(t)
-    if not _grad_enabled:
+    if not _grad_enabled or len(inputs) != 1:     # only a one-input op can be replayed on its base
         return
     base = t if t._base is None else t._base
     out._base = base
@@ -555,7 +557,7 @@ def run_backward(roots, seeds, retain_graph=False, capture=None, op='backward'):
         pre = fn.__dict__.get('_pre_hooks')
         if pre or capture is not None:
             out_grad = _node_entry(fn, out_grad, pre, captured, capture)
-        if fn.saved is None or fn.saved_versions:
+        if fn.saved is None or fn.saved_versions is not None:
             fn.check_saved()
         in_grads = fn.backward(out_grad)
         if not isinstance(in_grads, tuple):

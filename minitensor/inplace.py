@@ -90,30 +90,29 @@ def commit(t, result, op):
 def _keep_original(ctx, t):
     """The op saved t's array as it was before the write (mul_ needs the old t for the
     other factor's gradient): keep a private copy, as torch saves the original self."""
-    records = getattr(ctx, 'saved_versions', None)
-    if not records or t._vc is None:
-        return
+    records = ctx.saved_versions
     box = t._vc
-    mine = [r for r in records if r.box is box]
+    if not records or box is None:
+        return
+    mine = [r for r in records if r[1] is box]
     if not mine:
         return
     saved = list(ctx.saved)
-    for r in mine:
-        saved[r.slot] = saved[r.slot].copy()
+    for slot, *_ in mine:
+        saved[slot] = saved[slot].copy()
     ctx.saved = type(ctx.saved)(*saved) if hasattr(ctx.saved, '_fields') else tuple(saved)
-    ctx.saved_versions = [r for r in records if r.box is not box] or None
+    ctx.saved_versions = [r for r in records if r[1] is not box] or None
 
 
 def _retarget_output(ctx, result, t):
     """The op saved its output, which is now t's content: t's later in-place edits must
     be caught (y.exp_(); y.add_(1) makes backward raise, as torch)."""
-    records = getattr(ctx, 'saved_versions', None)
+    records = ctx.saved_versions
     if not records or result._vc is None:
         return
     box = _version_box(t)
-    for r in records:
-        if r.box is result._vc:
-            r.box, r.version = box, box[0]
+    ctx.saved_versions = [(slot, box, box[0], which) if old is result._vc else (slot, old, v, which)
+                          for slot, old, v, which in records]
 
 
 def _rebase_base(view, result):

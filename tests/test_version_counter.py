@@ -180,3 +180,15 @@ def test_in_place_on_an_expanded_view_is_refused():
     x = mt.zeros(1, 3)
     with pytest.raises(RuntimeError, match="more than one element of the written-to tensor"):
         x.expand(2, 3).add_(1)
+
+
+@pytest.mark.parametrize('lib', LIBS, ids=lambda m: m.__name__)
+def test_optimizer_step_between_forward_and_backward_is_caught(lib):
+    w = lib.nn.Parameter(lib.ones(3))
+    opt = lib.optim.SGD([w], lr=0.1)
+    (w * w).sum().backward()
+    y = (w * w).sum()
+    opt.step()                                     # updates w in place
+    assert w._version == 1
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.backward()

@@ -13,6 +13,7 @@ import numbers
 
 from ..autograd import no_grad
 from ..backend import to_device
+from ..inplace import bump_version
 from ..tensor import Tensor
 
 
@@ -93,6 +94,7 @@ class Optimizer:
             if p.grad is None:
                 continue
             self._update(p, p.grad.array, group, self.state.setdefault(p, {}))
+            bump_version(p)     # an in-place update, as torch's: a graph that saved p now refuses backward
 
     def _update(self, p, grad, group, state):
         raise NotImplementedError(f"{type(self).__name__} must define _update")
