@@ -365,14 +365,7 @@ class Tensor:
         return inplace.commit(self, self * other, 'mul_')
 
     def div_(self, other, *, rounding_mode=None):
-        if rounding_mode is None:
-            return inplace.commit(self, self / other, 'div_')
-        if rounding_mode not in ('trunc', 'floor'):
-            raise ValueError(f"div_: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}")
-        other = self._operand(other, 'div_')
-        quotient = self.array / other.array
-        rounded = self.xp.floor(quotient) if rounding_mode == 'floor' else self.xp.trunc(quotient)
-        return inplace.commit(self, Tensor._wrap(rounded.astype(self.dtype, copy=False)), 'div_')
+        return inplace.commit(self, self.div(other, rounding_mode=rounding_mode), 'div_')
 
     def pow_(self, exponent):
         return inplace.commit(self, self ** exponent, 'pow_')
