@@ -56,6 +56,23 @@ def test_no_node_keeps_an_array_outside_save_for_backward():
         assert not fn.saved, f"{fn.name} kept its saved arrays after backward"
 
 
+def test_the_gpt_graph_follows_the_rules():
+    """The model that trains: after backward no node may hold an array (it would stay
+    alive with the graph until the next step's forward)."""
+    from gpt.models import GPT, GPTConfig
+    mt.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=20, block_size=8, n_layer=1, n_head=2, n_embd=16, dropout=0.1))
+    idx = mt.randint(0, 20, (2, 8))
+    _, loss = model(idx, idx)
+    nodes = _nodes(loss)
+    loss.backward()
+    for fn in nodes:
+        assert not fn.saved, f"{fn.name} kept its saved arrays after backward"
+        for name, value in vars(fn).items():
+            assert name in ('saved', 'saved_versions') or not _holds_array(value), \
+                f"{fn.name}.{name} holds an array outside save_for_backward"
+
+
 def test_multi_output_functions_declare_n_outputs():
     pieces = mt.ones(5, requires_grad=True).split(2)
     assert pieces[0].grad_fn.n_outputs == 3

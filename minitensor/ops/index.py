@@ -284,11 +284,13 @@ class Embedding(Function):
     """
 
     def forward(self, weight, idx=None, padding_idx=None):
-        self.num_rows, self.idx, self.padding_idx = weight.shape[0], idx, padding_idx
+        self.num_rows, self.padding_idx = weight.shape[0], padding_idx
+        self.save_for_backward(idx)
         return weight[idx]
 
     def backward(self, g):                       # rows picked k times get k contributions
-        flat_idx = self.idx.reshape(-1)
+        (idx,) = self.saved
+        flat_idx = idx.reshape(-1)
         grad = index_add_rows(self.num_rows, flat_idx, g.reshape(flat_idx.size, -1))
         if self.padding_idx is not None:
             grad[self.padding_idx] = 0
