@@ -149,7 +149,9 @@ class LogSoftmax(Module):
         self.dim = dim
 
     def forward(self, x):
-        return F.log_softmax(x, -1 if self.dim is None else self.dim)
+        # dim=None: torch's legacy implicit choice (dim 0 for 0-, 1- and 3-d inputs, else 1)
+        dim = self.dim if self.dim is not None else (0 if x.ndim in (0, 1, 3) else 1)
+        return F.log_softmax(x, dim)
 
     def extra_repr(self):
         return f"dim={self.dim}"

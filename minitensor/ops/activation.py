@@ -38,8 +38,8 @@ class Softplus(Function):
         xp = xp_of(a)
         self.beta, self.threshold = beta, threshold
         self.save_for_backward(a)
-        ba = a * beta
-        return xp.where(ba > threshold, a, xp.log1p(xp.exp(ba)) / beta)
+        ba = a * beta                            # (exp of the clipped value: no overflow warning)
+        return xp.where(ba > threshold, a, xp.log1p(xp.exp(xp.minimum(ba, threshold))) / beta)
 
     def backward(self, g):                       # sigmoid(beta a), 1 past the threshold
         (a,) = self.saved
@@ -81,12 +81,13 @@ class ELU(Function):
         xp = xp_of(a)
         self.alpha, self.scale, self.input_scale = alpha, scale, input_scale
         self.save_for_backward(a)
-        return xp.where(a <= 0, xp.expm1(a * input_scale) * (alpha * scale), a * scale)
+        neg = xp.expm1(xp.minimum(a, 0) * input_scale)   # clipped: no overflow on the unused side
+        return xp.where(a <= 0, neg * (alpha * scale), a * scale)
 
     def backward(self, g):                       # alpha scale input_scale e^(input_scale a) for a <= 0
         (a,) = self.saved
         xp = xp_of(a)
-        neg = xp.exp(a * self.input_scale) * (self.alpha * self.scale * self.input_scale)
+        neg = xp.exp(xp.minimum(a, 0) * self.input_scale) * (self.alpha * self.scale * self.input_scale)
         return g * xp.where(a <= 0, neg, self.scale)
 
 

@@ -282,11 +282,14 @@ class LogAddExp(Function):
         out = safe + xp.log1p(xp.exp(-xp.abs(xp.where(with_inf, 0, a - b))))
         return xp.where(with_inf, a, out)
 
-    def backward(self, g):                       # e^a / (e^a + e^b) = 1 / (1 + e^(b-a))
+    def backward(self, g):                       # e^a / (e^a + e^b) = sigmoid(a - b)
         a, b = self.saved
         xp = xp_of(a)
-        return (unbroadcast(g / (1 + xp.exp(b - a)), a.shape),
-                unbroadcast(g / (1 + xp.exp(a - b)), b.shape))
+        d = a - b                                # NaN where both are the same infinity, as torch
+        e = xp.exp(-xp.abs(d))                   # no overflow
+        share_a = xp.where(d >= 0, 1 / (1 + e), e / (1 + e))
+        share_b = xp.where(d >= 0, e / (1 + e), 1 / (1 + e))
+        return unbroadcast(g * share_a, a.shape), unbroadcast(g * share_b, b.shape)
 
 
 class Xlogy(Function):
