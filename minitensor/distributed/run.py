@@ -15,10 +15,15 @@ import sys
 import time
 
 
-def free_port(host='127.0.0.1'):
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+def reserve_port(host='127.0.0.1'):
+    """(port, socket): a free port, held bound (not listening) until the ranks are done, so
+    no other program, nor an outgoing connection's ephemeral port, takes it before rank 0's
+    store listens on it (SO_REUSEPORT lets that one bind beside this reservation)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if hasattr(socket, 'SO_REUSEPORT'):
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    s.bind((host, 0))
+    return s.getsockname()[1], s
 
 
 def parse_args(argv):
@@ -57,9 +62,8 @@ def describe_exit(code):
     return f"exited with code {code}"
 
 
-def start(args):
+def start(args, port):
     n = args.nproc_per_node
-    port = args.master_port or free_port(args.master_addr)
     command = [sys.executable, '-u'] + (['-m'] if args.module else []) + [args.target] + args.args
     procs = []
     for rank in range(n):
@@ -104,7 +108,8 @@ def supervise(procs, grace_period):
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    procs = start(args)
+    port, reservation = (args.master_port, None) if args.master_port else reserve_port(args.master_addr)
+    procs = start(args, port)
 
     def forward(signum, frame):   # Ctrl-C or a scheduler's SIGTERM reaches every rank
         terminate(procs, args.grace_period)
@@ -112,7 +117,11 @@ def main(argv=None):
 
     signal.signal(signal.SIGINT, forward)
     signal.signal(signal.SIGTERM, forward)
-    return supervise(procs, args.grace_period)
+    try:
+        return supervise(procs, args.grace_period)
+    finally:
+        if reservation is not None:
+            reservation.close()
 
 
 if __name__ == '__main__':

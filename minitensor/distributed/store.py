@@ -51,6 +51,8 @@ class _Server:
         self.cond = threading.Condition()
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if hasattr(socket, 'SO_REUSEPORT'):    # beside the launcher's reservation of the port
+            self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         try:
             self.listener.bind((host, port))
         except OSError as e:
