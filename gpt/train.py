@@ -221,22 +221,29 @@ def seed_of(seed):
     return seed % 2 ** 64
 
 
+RUN_FILES = (ckpt_io.CHECKPOINT_NAME, 'log.csv', 'sample.txt', 'loss.png', 'model.safetensors')
+
+
 def prepare_out_dir(out_dir, resume, force, log):
     """Make the run directory; a new run moves an old checkpoint aside only with force."""
     ckpt_path = out_dir / ckpt_io.CHECKPOINT_NAME
     if not resume and ckpt_path.exists():
         if not force:
             raise UserError(f"{out_dir} holds the checkpoint of an earlier run: continue it with --resume, "
-                            f"move it aside with --force (renamed to {out_dir}.old-<time>, nothing is "
-                            f"deleted), or pick another --out")
-        stamp = datetime.now().strftime('%Y%m%d-%H%M%S')
-        aside = out_dir.with_name(f"{out_dir.name}.old-{stamp}")
+                            f"move it aside with --force (to {out_dir}.old-<time>, nothing is deleted), or "
+                            f"pick another --out")
+        # only the run's own files move: --out may hold other things (even the --data file)
+        resolved = out_dir.resolve()
+        aside = resolved.with_name(f"{resolved.name}.old-{datetime.now():%Y%m%d-%H%M%S}")
         n = 1
         while aside.exists():
             n += 1
-            aside = out_dir.with_name(f"{out_dir.name}.old-{stamp}-{n}")
-        out_dir.rename(aside)
-        log(f"--force: moved the earlier run in {out_dir} to {aside}")
+            aside = resolved.with_name(f"{resolved.name}.old-{datetime.now():%Y%m%d-%H%M%S}-{n}")
+        aside.mkdir(parents=True)
+        for name in RUN_FILES:
+            if (out_dir / name).exists():
+                (out_dir / name).rename(aside / name)
+        log(f"--force: moved the earlier run's files from {out_dir} to {aside}")
     out_dir.mkdir(parents=True, exist_ok=True)
 
 
@@ -364,8 +371,8 @@ def build_parser():
     p.add_argument('--resume', action='store_true',
                    help="continue the run in --out from its checkpoint (its config, weights, optimizer, RNG)")
     p.add_argument('--force', action='store_true',
-                   help="start a new run even if --out holds a checkpoint: the old run directory is renamed "
-                        "to DIR.old-<time> (never deleted)")
+                   help="start a new run even if --out holds a checkpoint: the old run's files (ckpt.npz, "
+                        "log.csv, sample.txt, ...) move to DIR.old-<time>, never deleted")
     add_flags(p, TrainConfig)
     return p
 

@@ -378,11 +378,13 @@ def test_a_new_run_never_destroys_a_checkpoint_and_force_moves_it_aside(capsys, 
     assert (out / 'ckpt.npz').read_bytes() == before                 # untouched
     with pytest.raises(UserError, match='holds the checkpoint of an earlier run'):
         gtrain.train(tiny(corpus, out, max_iters=1), log=quiet)
+    (out / 'notes.txt').write_text('mine')                            # not a run file: stays
     assert gtrain.main(argv + ['--force']) == 0
+    assert (out / 'notes.txt').read_text() == 'mine'
     aside = [p for p in tmp_path.iterdir() if p.name.startswith('run.old-')]
     assert len(aside) == 1 and (aside[0] / 'ckpt.npz').read_bytes() == before
     assert (aside[0] / 'log.csv').is_file() and ckpt_io.load_checkpoint(out)['step'] == 1
-    assert f'moved the earlier run in {out} to {aside[0]}' in capsys.readouterr().out
+    assert f"moved the earlier run's files from {out} to {aside[0]}" in capsys.readouterr().out
     code, err = run_main(capsys, ['--resume', '--force', '--out', str(out)])
     assert code == 1 and 'pass one' in err
 
@@ -413,13 +415,13 @@ def test_out_of_memory_is_one_line_naming_the_flags(capsys, corpus, tmp_path, mo
     def no_memory(*args, **kwargs):
         raise OutOfMemoryError('out of memory allocating 1,073,741,824 bytes')
     monkeypatch.setattr(gtrain.Trainer, 'train_step', no_memory)
-    code, err = run_main(capsys, ['--data', corpus, '--out', str(tmp_path), '--max-iters', '2',
-                                  '--n-embd', '16', '--n-head', '2', '--n-layer', '1', '--no-progress'])
+    small = ['--n-embd', '16', '--n-head', '2', '--n-layer', '1', '--block-size', '8', '--eval-iters', '1',
+             '--no-progress']
+    code, err = run_main(capsys, ['--data', corpus, '--out', str(tmp_path), '--max-iters', '2', *small])
     assert code == 1 and 'out of memory (OutOfMemoryError)' in err and '--batch-size' in err and '\n' not in err
     monkeypatch.setattr(gtrain.Trainer, 'train_step', lambda self: {}['a bug'])
     with pytest.raises(KeyError):                 # a programming error keeps its traceback
-        gtrain.main(['--data', corpus, '--out', str(tmp_path / 'b'), '--max-iters', '2', '--n-embd', '16',
-                     '--n-head', '2', '--n-layer', '1', '--no-progress'])
+        gtrain.main(['--data', corpus, '--out', str(tmp_path / 'b'), '--max-iters', '2', *small])
 
 
 def test_resume_may_switch_to_the_lectures_per_head_attention(corpus, tmp_path):
