@@ -30,7 +30,8 @@ def timed_generate(model, n, use_cache, device, seed):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--preset', default=None, help="gpt.config preset (default: 'lecture' on the GPU, 'small' on the CPU)")
+    p.add_argument('--preset', default=None,
+                   help="gpt.config preset (default: 'lecture' on the GPU, 'small' on the CPU)")
     p.add_argument('--tokens', type=int, nargs='+', default=[500, 2000], help='new tokens per run')
     p.add_argument('--device', default='cpu', choices=['cpu', 'gpu'], help='where to sample')
     p.add_argument('--seed', type=int, default=1337, help='seed of the weights and of the sampling')

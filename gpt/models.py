@@ -133,10 +133,14 @@ class MultiHeadAttention(nn.Module):
             if kv_cache is not None:
                 raise ValueError("MultiHeadAttention: the per-head (lecture) path keeps no KV cache; "
                                  "sample with use_cache=False")
-            out = mt.cat([h(x) for h in self.heads], dim=-1)                         # (B, T, nh*hs)
+            out = self.forward_lecture(x)                                            # (B, T, nh*hs)
         else:
             out = self.forward_batched(x, kv_cache)                                  # (B, T, nh*hs)
         return self.dropout(self.proj(out))                                          # (B, T, C)
+
+    def forward_lecture(self, x):
+        """The lecture's loop: every Head.forward, concatenated -> (B, T, nh*hs)."""
+        return mt.cat([h(x) for h in self.heads], dim=-1)                           # (B, T, nh*hs)
 
     def forward_batched(self, x, kv_cache=None):
         """All heads at once -> (B, T, nh*hs); with a kv_cache, x holds only the new tokens."""

@@ -20,8 +20,10 @@ from .settings import OneLineErrorParser
 
 def build_parser():
     p = OneLineErrorParser(prog='python -m gpt.sample', description=__doc__.split('\n\n')[0])
-    p.add_argument('--checkpoint', required=True, help="a ckpt.npz written by `python -m gpt.train` (or its run directory)")
-    p.add_argument('--prompt', default='\n', help="text to continue; every character must be in the model's vocabulary (default: a newline)")
+    p.add_argument('--checkpoint', required=True,
+                   help="a ckpt.npz written by `python -m gpt.train` (or its run directory)")
+    p.add_argument('--prompt', default='\n',
+                   help="text to continue; every character must be in the model's vocabulary (default: a newline)")
     p.add_argument('--max-new-tokens', type=int, default=500, help="characters to generate per sample")
     p.add_argument('--temperature', type=float, default=1.0, help="below 1: safer, above 1: wilder")
     p.add_argument('--top-k', type=int, default=None, help="sample only among the k most likely characters")

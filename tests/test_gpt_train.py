@@ -1,6 +1,5 @@
 """gpt.train / gpt.checkpoint in-process: presets, the loop, checkpoints, exact resume, errors."""
 import csv
-import math
 
 import numpy as np
 import pytest
