@@ -9,13 +9,15 @@ from .autograd import (Function, enable_grad, inference_mode, is_grad_enabled,
 from .backend import (backends, device, get_float32_matmul_precision, gpu_available,
                       set_float32_matmul_precision, synchronize)
 from .creation import (FUNCTION_FORMS, allclose, arange, cat, concat, concatenate, empty, eye,
-                       from_numpy, full, full_like, is_tensor, linspace, multinomial, numel, ones,
-                       ones_like, rand, rand_like, randint, randn, randn_like, randperm, stack,
-                       tensor, tril, triu, where, zeros, zeros_like)
-from .dtypes import (bfloat16, bool_ as bool, double, float, float16, float32, float64, half, int32,
-                     int64, long)
+                       from_numpy, full, full_like, is_floating_point, is_tensor, linspace,
+                       multinomial, numel, ones, ones_like, rand, rand_like, randint, randn,
+                       randn_like, randperm, stack, tensor, tril, triu, where, zeros, zeros_like)
+from .dtypes import (bfloat16, bool_ as bool, double, dtype, finfo, float, float16, float32, float64,
+                     half, iinfo, int, int8, int16, int32, int64, long, short, uint8)
 from .gradcheck import gradcheck
+from .printing import set_printoptions
 from .random import Generator, default_generator, manual_seed
+from .size import Size
 from .tensor import Tensor
 
 globals().update(FUNCTION_FORMS)   # mt.sum, mt.exp, mt.softmax, mt.matmul, ...

@@ -264,6 +264,10 @@ def numel(t):
     return t.numel()
 
 
+def is_floating_point(t):
+    return t.is_floating_point()
+
+
 # ---------------------------------------------------------------- function forms of methods
 # mt.sum(x, 1, keepdim=True) is x.sum(1, keepdim=True), and so on.
 

@@ -1,17 +1,86 @@
-"""dtypes: minitensor uses NumPy's dtype objects, under torch's names."""
+"""dtypes under torch's names: `mt.float32` is a thin `dtype` over a NumPy dtype.
+
+It prints as `minitensor.float32`, has torch's attributes (is_floating_point,
+itemsize, is_signed), equals and hashes as its NumPy dtype (so `t.dtype ==
+np.float32` and dict lookups work), and NumPy and CuPy accept it wherever they take a
+dtype (they read its `.dtype`). The engine itself keeps NumPy dtypes: `to_dtype`
+turns any dtype-like into one, `wrap` turns one into the `dtype` users see.
+"""
 import builtins
 
 import numpy as np
 
-float32 = np.dtype(np.float32)
-float64 = np.dtype(np.float64)
-float16 = np.dtype(np.float16)
-int32 = np.dtype(np.int32)
-int64 = np.dtype(np.int64)
-bool_ = np.dtype(np.bool_)
+
+class dtype:
+    """A tensor's element type (torch.dtype): a NumPy dtype under torch's name."""
+    __slots__ = ('dtype', 'name')
+    _by_numpy = {}
+
+    def __new__(cls, np_dtype, name=None):
+        np_dtype = np.dtype(np_dtype)
+        self = cls._by_numpy.get(np_dtype)
+        if self is None:          # one instance per NumPy dtype, so `is` works too
+            self = object.__new__(cls)
+            self.dtype, self.name = np_dtype, name or np_dtype.name
+            cls._by_numpy[np_dtype] = self
+        return self
+
+    def __repr__(self):
+        return f"minitensor.{self.name}"
+
+    def __format__(self, spec):
+        # f"{t.dtype}" reads `float32`: the short form the engine's error messages use
+        return format(self.name, spec)
+
+    def __eq__(self, other):
+        if other.__class__ is dtype:
+            return self is other
+        try:
+            return self.dtype == to_dtype(other)
+        except TypeError:
+            return NotImplemented
+
+    def __hash__(self):
+        return hash(self.dtype)
+
+    def __reduce__(self):
+        return (dtype, (self.dtype, self.name))
+
+    def __getattr__(self, attr):
+        # the rest of NumPy's dtype (kind, char, type, str, ...) for code written against it
+        return getattr(object.__getattribute__(self, 'dtype'), attr)
+
+    @property
+    def is_floating_point(self):
+        return self.dtype.kind == 'f' or self.name == 'bfloat16'
+
+    @property
+    def is_complex(self):
+        return self.dtype.kind == 'c'
+
+    @property
+    def is_signed(self):
+        return self.dtype.kind in 'fic' or self.name == 'bfloat16'
+
+    @property
+    def itemsize(self):
+        return self.dtype.itemsize
+
+
+float32 = dtype(np.float32)
+float64 = dtype(np.float64)
+float16 = dtype(np.float16)
+int8 = dtype(np.int8)
+int16 = dtype(np.int16)
+int32 = dtype(np.int32)
+int64 = dtype(np.int64)
+uint8 = dtype(np.uint8)
+bool_ = dtype(np.bool_)
 float = float32     # torch.float is float32
 double = float64
 long = int64
+int = int32
+short = int16
 half = float16
 
 default_float = float32
@@ -34,32 +103,78 @@ bfloat16 = UnsupportedDtype('bfloat16', "minitensor computes in float16/float32/
 
 _by_name = {
     'float32': float32, 'float': float32, 'float64': float64, 'double': float64,
-    'float16': float16, 'half': float16, 'int32': int32, 'int': int32,
-    'int64': int64, 'long': int64, 'bool': bool_,
+    'float16': float16, 'half': float16, 'int8': int8, 'int16': int16, 'short': int16,
+    'int32': int32, 'int': int32, 'int64': int64, 'long': int64, 'uint8': uint8, 'bool': bool_,
 }
 
 
-def to_dtype(dtype):
-    """Accept mt.float32, np.float32, 'float32', python float/int/bool -> np.dtype."""
-    if dtype is None:
+def wrap(np_dtype):
+    """The `dtype` users see for a NumPy dtype (Tensor.dtype)."""
+    d = dtype._by_numpy.get(np_dtype)
+    return d if d is not None else dtype(np_dtype)
+
+
+def to_dtype(d):
+    """Accept mt.float32, np.float32, 'float32', python float/int/bool -> a NumPy dtype."""
+    if d is None:
         return None
-    if isinstance(dtype, UnsupportedDtype):
-        raise TypeError(f"dtype {dtype!r} is not supported: {dtype.why}")
-    if isinstance(dtype, str):
-        if dtype not in _by_name:
-            raise TypeError(f"unknown dtype {dtype!r}; expected one of {sorted(_by_name)}")
-        return _by_name[dtype]
+    if d.__class__ is dtype:
+        return d.dtype
+    if isinstance(d, UnsupportedDtype):
+        raise TypeError(f"dtype {d!r} is not supported: {d.why}")
+    if isinstance(d, str):
+        if d not in _by_name:
+            raise TypeError(f"unknown dtype {d!r}; expected one of {sorted(_by_name)}")
+        return _by_name[d].dtype
     python_types = {builtins.float: float32, builtins.int: int64, builtins.bool: bool_}
-    if dtype in python_types:
-        return python_types[dtype]
+    if isinstance(d, type) and d in python_types:
+        return python_types[d].dtype
     try:
-        return np.dtype(dtype)
+        return np.dtype(d)
     except TypeError:
-        raise TypeError(f"unknown dtype {dtype!r}; expected mt.float32, mt.float64, mt.int64 or mt.bool") from None
+        raise TypeError(f"unknown dtype {d!r}; expected mt.float32, mt.float64, mt.int64 or "
+                        f"mt.bool") from None
 
 
-def is_floating(dtype):
-    return dtype.kind == 'f'
+def is_floating(d):
+    return d.kind == 'f'
+
+
+class finfo:
+    """Limits of a floating dtype, as torch.finfo: eps, max, min, tiny, resolution, bits."""
+
+    def __init__(self, type=None):
+        d = to_dtype(type if type is not None else default_float)
+        if d.kind != 'f':
+            raise TypeError(f"finfo: expected a floating point dtype, got {wrap(d)}; "
+                            f"use mt.iinfo for integers")
+        info = np.finfo(d)
+        self.dtype, self.bits = wrap(d).name, info.bits
+        self.eps, self.max, self.min = builtins.float(info.eps), builtins.float(info.max), builtins.float(info.min)
+        self.tiny = self.smallest_normal = builtins.float(info.smallest_normal)
+        self.resolution = builtins.float(info.resolution)
+
+    def __repr__(self):
+        return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, "
+                f"eps={self.eps:g}, smallest_normal={self.tiny:g}, tiny={self.tiny:g}, "
+                f"dtype={self.dtype})")
+
+
+class iinfo:
+    """Limits of an integer dtype, as torch.iinfo: min, max, bits."""
+
+    def __init__(self, type):
+        d = to_dtype(type)
+        if d.kind not in 'iu':
+            raise TypeError(f"iinfo: expected an integer dtype, got {wrap(d)}; use mt.finfo "
+                            f"for floating point")
+        info = np.iinfo(d)
+        self.dtype = wrap(d).name
+        self.bits = d.itemsize * 8
+        self.min, self.max = builtins.int(info.min), builtins.int(info.max)
+
+    def __repr__(self):
+        return f"iinfo(min={self.min:g}, max={self.max:g}, dtype={self.dtype})"
 
 
 _category = {'b': 0, 'u': 1, 'i': 1, 'f': 2}   # bool < integer < floating

@@ -27,7 +27,8 @@ from .ops import shape as S
 from .ops import special as X
 from .ops.broadcast import broadcast_shape
 from .ops.inplace import Clone, Copy, Fill, IndexPut
-from .printing import tensor_repr
+from .printing import tensor_format, tensor_repr
+from .size import Size
 
 
 def _shape_args(shape):
@@ -97,7 +98,7 @@ class Tensor:
 
     @property
     def shape(self):
-        return self.array.shape       # already a tuple in numpy and cupy
+        return Size(self.array.shape)
 
     @property
     def data(self):
@@ -117,7 +118,7 @@ class Tensor:
 
     @property
     def dtype(self):
-        return self.array.dtype
+        return dtypes.wrap(self.array.dtype)     # mt.float32 (a NumPy dtype underneath)
 
     @property
     def device(self):
@@ -143,6 +144,15 @@ class Tensor:
 
     def numel(self):
         return int(self.array.size)
+
+    nelement = numel
+
+    def element_size(self):
+        """Bytes per element (4 for float32)."""
+        return self.array.dtype.itemsize
+
+    def is_floating_point(self):
+        return dtypes.wrap(self.array.dtype).is_floating_point
 
     def __len__(self):
         if self.ndim == 0:
@@ -1196,9 +1206,7 @@ class Tensor:
         return tensor_repr(self)
 
     def __format__(self, spec):
-        if self.array.size == 1 and spec:
-            return format(self.item(), spec)
-        return repr(self)
+        return tensor_format(self, spec)
 
 
 autograd.Tensor = Tensor      # Function.apply wraps its outputs in Tensors

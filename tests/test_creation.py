@@ -210,8 +210,8 @@ def test_repr_like_torch():
     assert repr(mt.tensor([0.1234567, -2.0])) == 'tensor([ 0.1235, -2.0000])'
     assert repr(mt.tensor([1e-5, 1.0])) == 'tensor([1.0000e-05, 1.0000e+00])'
     assert repr(mt.tensor([1, 2])) == 'tensor([1, 2])'
-    assert repr(mt.tensor([True])) == 'tensor([ True])'
-    assert repr(mt.tensor([1.0], dtype=mt.float64)) == 'tensor([1.], dtype=mt.float64)'
+    assert repr(mt.tensor([True])) == 'tensor([True])'   # torch pads only to the widest: [ True, False]
+    assert repr(mt.tensor([1.0], dtype=mt.float64)) == 'tensor([1.], dtype=minitensor.float64)'
     assert repr(mt.ones(1, requires_grad=True)) == 'tensor([1.], requires_grad=True)'
     assert repr(mt.ones(1, requires_grad=True) * 2) == 'tensor([2.], grad_fn=<MulBackward>)'
     assert repr(mt.zeros(2, 2)) == 'tensor([[0., 0.],\n        [0., 0.]])'

@@ -87,9 +87,9 @@ def test_dtype_promotion_matches_torch():
         a, b = np.ones(2, dtype=x), np.ones(2, dtype=y)
         ours = (mt.tensor(a) + mt.tensor(b)).dtype
         theirs = (torch.from_numpy(a) + torch.from_numpy(b)).dtype
-        assert str(ours) == str(theirs).replace('torch.', ''), (x, y)
+        assert str(ours) == str(theirs).replace('torch.', 'minitensor.'), (x, y)
     for scalar in (2, 2.5):
         for dt in (np.float32, np.int64):
             ours = (mt.tensor(np.ones(2, dtype=dt)) * scalar).dtype
             theirs = (torch.from_numpy(np.ones(2, dtype=dt)) * scalar).dtype
-            assert str(ours) == str(theirs).replace('torch.', '')
+            assert str(ours) == str(theirs).replace('torch.', 'minitensor.')

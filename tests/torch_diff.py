@@ -171,7 +171,7 @@ def check_against_torch(op, input_shapes, seed, layout='contiguous', nonfinite=F
     for i, (g, e) in enumerate(zip(got, expected)):
         if isinstance(e, torch.Tensor):
             assert isinstance(g, mt.Tensor), f"{op.name}: output {i} is {type(g).__name__}, not a Tensor"
-            assert str(g.dtype) == _torch_dtype_name(e.dtype), (
+            assert g.dtype.name == _torch_dtype_name(e.dtype), (
                 f"{op.name}: output {i} dtype {g.dtype} vs torch {e.dtype}")
         _assert_close(op.name, f"output {i}", g, e, op.rtol, op.atol)
 
