@@ -3,6 +3,7 @@
 Everything else asks this module for `xp` (numpy or cupy) and never names either
 library, so one implementation of every op serves both devices.
 """
+import contextlib
 import ctypes
 import importlib.util
 import os
@@ -248,6 +249,15 @@ def xp_of(array):
 def is_gpu(array):
     """True for a CuPy array (the test the fused-kernel dispatch uses)."""
     return not isinstance(array, (np.ndarray, np.generic))
+
+
+def quiet_nonfinite(array):
+    """A context in which NumPy does not warn about inf - inf, 0 * inf or overflow:
+    for ops whose NaN/inf result is the answer (softmax of a row holding +inf).
+    CuPy never warns, so on the GPU it does nothing."""
+    if isinstance(array, (np.ndarray, np.generic)):
+        return np.errstate(invalid='ignore', over='ignore', divide='ignore')
+    return contextlib.nullcontext()
 
 
 def cupy_module():

@@ -8,7 +8,7 @@ record; the xp code below is their reference.
 """
 from .. import cuda
 from ..autograd import Function
-from ..backend import xp_of
+from ..backend import quiet_nonfinite, xp_of
 from ..random_hash import keep_mask
 
 
@@ -16,23 +16,36 @@ def stable_shift(x, axis):
     """max over `axis` (keepdims), with -inf (a fully masked row) replaced by 0.
 
     Subtracting the max keeps exp() from overflowing; replacing a -inf max keeps a
-    row of all -inf from turning into (-inf) - (-inf) = NaN.
+    row of all -inf from turning into (-inf) - (-inf) = NaN. A NaN or +inf max stays:
+    such a row comes out NaN, as in torch.
     """
     xp = xp_of(x)
     m = x.max(axis=axis, keepdims=True)
-    return xp.where(xp.isfinite(m), m, m.dtype.type(0))
+    return xp.where(xp.isneginf(m), m.dtype.type(0), m)
+
+
+def nonzero_sum(s):
+    """s with its zeros (the sums of fully masked rows) replaced by 1, so dividing by
+    it or taking its log leaves such a row at 0 / -inf; a NaN sum stays NaN."""
+    xp = xp_of(s)
+    return xp.where(s == 0, s.dtype.type(1), s)
 
 
 class Softmax(Function):
-    """y = exp(x - max) / sum(exp(x - max)); a fully -inf row gives all zeros."""
+    """y = exp(x - max) / sum(exp(x - max)).
+
+    A fully -inf row gives all zeros (torch: NaN; our documented policy, so masked
+    attention rows stay finite); a row holding NaN or +inf gives NaN, as torch.
+    """
 
     def forward(self, x, dim=-1):
         xp = xp_of(x)
         self.dim = dim
-        y = x - stable_shift(x, dim)            # a fresh array: the rest works in place
-        xp.exp(y, out=y)
-        s = y.sum(axis=dim, keepdims=True)
-        y /= xp.where(s > 0, s, s.dtype.type(1))   # 0/1 = 0 for a masked row
+        with quiet_nonfinite(x):                # inf - inf in a +inf row: NaN is the answer
+            y = x - stable_shift(x, dim)        # a fresh array: the rest works in place
+            xp.exp(y, out=y)
+            s = y.sum(axis=dim, keepdims=True)
+            y /= nonzero_sum(s)                 # 0/1 = 0 for a masked row
         self.save_for_backward(y)
         return y
 
@@ -47,26 +60,28 @@ class LogSoftmax(Function):
     """y = x - logsumexp(x), computed without ever taking log of a softmax output.
 
     A fully -inf row gives -inf everywhere (log of the zeros softmax gives) and a
-    zero gradient, never NaN.
+    zero gradient, never NaN (torch: NaN); a row holding NaN or +inf gives NaN, as torch.
     """
 
     def forward(self, x, dim=-1):
         xp = xp_of(x)
         self.dim = dim
-        shifted = x - stable_shift(x, dim)
-        s = xp.exp(shifted).sum(axis=dim, keepdims=True)
-        # s == 0 only in a fully masked row, whose shifted values are all -inf already:
-        # log(1) there keeps them -inf without a log(0) warning or a -inf - (-inf) NaN
-        y = shifted - xp.log(xp.where(s > 0, s, s.dtype.type(1)))
+        with quiet_nonfinite(x):                # inf - inf in a +inf row: NaN is the answer
+            shifted = x - stable_shift(x, dim)
+            s = xp.exp(shifted).sum(axis=dim, keepdims=True)
+            # s == 0 only in a fully masked row, whose shifted values are all -inf already:
+            # log(1) there keeps them -inf without a log(0) warning or a -inf - (-inf) NaN
+            y = shifted - xp.log(nonzero_sum(s))
         self.save_for_backward(y)
         return y
 
     def backward(self, g):                       # dx = g - softmax(x) * sum(g)
         (y,) = self.saved
         xp = xp_of(y)
-        p = xp.exp(y)                            # softmax; exactly 0 in a masked row
-        dx = g - p * g.sum(axis=self.dim, keepdims=True)
-        return xp.where(xp.isneginf(y), g.dtype.type(0), dx)
+        p = xp.exp(y)                            # softmax; exactly 0 where y is -inf
+        dx = g - p * g.sum(axis=self.dim, keepdims=True)   # = g where y is -inf, as torch
+        masked_row = xp.isneginf(y.max(axis=self.dim, keepdims=True))
+        return xp.where(masked_row, g.dtype.type(0), dx)   # a fully -inf row: no gradient
 
 
 class CrossEntropy(Function):
@@ -231,10 +246,11 @@ class CausalSoftmax(Function):
         t_q, t_k = scores.shape[-2:]
         future = xp.triu(xp.ones((t_q, t_k), dtype=bool), k=1)              # (T, T) True above the diagonal
         x = xp.where(future, -xp.inf, scores * scores.dtype.type(scale)).astype(scores.dtype, copy=False)
-        probs = x - stable_shift(x, -1)
-        xp.exp(probs, out=probs)
-        s = probs.sum(axis=-1, keepdims=True)
-        probs /= xp.where(s > 0, s, s.dtype.type(1))                          # a -inf row stays 0
+        with quiet_nonfinite(x):
+            probs = x - stable_shift(x, -1)
+            xp.exp(probs, out=probs)
+            s = probs.sum(axis=-1, keepdims=True)
+            probs /= nonzero_sum(s)                                           # a -inf row stays 0
         self.save_for_backward(probs)
         return probs * self._keep_scale(probs) if dropout_p else probs
 
