@@ -65,7 +65,7 @@ def load_checkpoint(path):
         raise UserError(f"checkpoint not found: {path}; train a model first with "
                         f"`python -m gpt.train --out DIR` and pass DIR/{CHECKPOINT_NAME}")
     try:
-        ckpt = mt.load(path)
+        ckpt = mt.load(path, map_location='cpu')   # tensors saved on a GPU come back on the CPU
     except (ValueError, OSError) as e:               # mt.load names the file and what is wrong
         raise UserError(str(e)) from None
     if not isinstance(ckpt, dict) or ckpt.get('kind') != KIND:
