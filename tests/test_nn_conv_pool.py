@@ -32,6 +32,8 @@ CONV = [
     ('conv2d_valid', lambda L, x, w: L.nn.functional.conv2d(x, w, padding='valid'), [(1, 1, 4, 4), (2, 1, 4, 1)]),
     ('conv2d_unbatched', lambda L, x, w: L.nn.functional.conv2d(x, w, padding=1), [(2, 4, 4), (3, 2, 3, 3)]),
     ('conv2d_1x1', lambda L, x, w: L.nn.functional.conv2d(x, w), [(3, 5, 2, 2), (4, 5, 1, 1)]),
+    ('conv2d_long_weight_grad', lambda L, x, w: L.nn.functional.conv2d(x, w),   # the K-chunked dW
+     [(64, 1, 18, 18), (8, 1, 3, 3)]),
     ('conv2d_empty_batch', lambda L, x, w: L.nn.functional.conv2d(x, w), [(0, 2, 4, 4), (3, 2, 3, 3)]),
     ('conv1d_plain', lambda L, x, w, b: L.nn.functional.conv1d(x, w, b), [(2, 3, 9), (5, 3, 3), (5,)]),
     ('conv1d_all', lambda L, x, w, b: L.nn.functional.conv1d(x, w, b, stride=2, padding=3, dilation=2, groups=2),
