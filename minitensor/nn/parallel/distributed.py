@@ -36,7 +36,12 @@ class _Bucket:
 
 
 class DistributedDataParallel(Module):
-    """Wraps a module for data-parallel training over the default process group."""
+    """Wraps a module for data-parallel training over the default process group.
+
+    device_ids, output_device, dim, process_group, check_reduction, gradient_as_bucket_view
+    and static_graph are accepted for torch's signature: the device is the parameters',
+    the group the default one, and the gradients always end as views of the buckets.
+    """
 
     def __init__(self, module, device_ids=None, output_device=None, dim=0, broadcast_buffers=True,
                  process_group=None, bucket_cap_mb=25, find_unused_parameters=False,
