@@ -140,6 +140,11 @@ class AccumulateGrad:
         return "<AccumulateGrad>"
 
 
+# The version box of the tensors made from Python numbers for one op (x * 2's 2): no
+# user code holds them, so no in-place op can reach them and saving them needs no record.
+UNMODIFIABLE = [0]
+
+
 def _version_box(t):
     """t's version counter (a one-element list shared with its views), made on demand."""
     box = t._vc
@@ -267,6 +272,8 @@ class Function:
             box = t._vc
             if box is None:
                 box = t._vc = [0]
+            elif box is UNMODIFIABLE:
+                continue
             if records is None:
                 records = self.saved_versions = []
             records.append((slot, box, box[0], which))

@@ -463,7 +463,9 @@ class Tensor:
                 dtype = self.dtype
             else:
                 dtype = dtypes.default_float
-            return Tensor._wrap(self.xp.asarray(other, dtype=dtype))
+            t = Tensor._wrap(self.xp.asarray(other, dtype=dtype))
+            t._vc = autograd.UNMODIFIABLE     # no one else can reach it: saving it needs no version check
+            return t
         if isinstance(other, (list, tuple, np.ndarray)) or hasattr(other, '__cuda_array_interface__'):
             return Tensor(other, device=self.device)
         raise TypeError(f"{op}: unsupported operand type {type(other).__name__}; expected a "
