@@ -50,7 +50,16 @@ class _GradModeContext:
         return type(self)()
 
 
-class no_grad(_GradModeContext):
+class _NoParamContext(_GradModeContext):
+    """A switch without arguments, usable as @switch as well as @switch() (as torch)."""
+
+    def __new__(cls, orig_func=None):
+        if orig_func is None:
+            return super().__new__(cls)
+        return cls()(orig_func)
+
+
+class no_grad(_NoParamContext):
     """Context manager and decorator: ops inside record no graph (inference, updates)."""
 
     def __enter__(self):
@@ -61,7 +70,7 @@ class no_grad(_GradModeContext):
         _set_grad_enabled(self.prev)
 
 
-class enable_grad(_GradModeContext):
+class enable_grad(_NoParamContext):
     """Context manager and decorator: re-enable graph recording inside a no_grad block."""
 
     def __enter__(self):
@@ -97,6 +106,11 @@ class set_grad_enabled(_GradModeContext):
 class inference_mode(_GradModeContext):
     """inference_mode(mode=True): no_grad for inference (there are no inference tensors
     here: tensors made inside are ordinary tensors that do not require grad)."""
+
+    def __new__(cls, mode=True):
+        if callable(mode):                    # @inference_mode without parentheses
+            return cls()(mode)
+        return super().__new__(cls)
 
     def __init__(self, mode=True):
         self.mode = bool(mode)

@@ -69,6 +69,27 @@ def test_inference_mode(lib):
     assert not f().requires_grad and lib.is_grad_enabled()
 
 
+@pytest.mark.parametrize('lib', LIBS, ids=lambda m: m.__name__)
+def test_decorators_without_parentheses(lib):
+    x = lib.ones(2, requires_grad=True)
+
+    @lib.no_grad
+    def f():
+        return x * 2
+
+    @lib.inference_mode
+    def g():
+        return x * 2
+
+    @lib.enable_grad
+    def h():
+        return x * 2
+    assert not f().requires_grad and not g().requires_grad
+    with lib.no_grad():
+        assert h().requires_grad
+    assert lib.is_grad_enabled()
+
+
 def test_modes_are_restored_after_an_exception():
     with pytest.raises(ValueError):
         with mt.no_grad():
