@@ -3,7 +3,7 @@
 PyTorch's names and semantics: `import minitensor as mt` where you would write
 `import torch`.
 """
-from . import dtypes
+from . import dtypes, return_types
 from .autograd import (Function, enable_grad, inference_mode, is_grad_enabled,
                        is_inference_mode_enabled, no_grad, set_grad_enabled)
 from .backend import (backends, device, get_float32_matmul_precision, gpu_available,
@@ -11,7 +11,10 @@ from .backend import (backends, device, get_float32_matmul_precision, gpu_availa
 from .creation import (FUNCTION_FORMS, allclose, arange, cat, concat, concatenate, empty, eye,
                        from_numpy, full, full_like, is_floating_point, is_tensor, linspace,
                        multinomial, numel, ones, ones_like, rand, rand_like, randint, randn,
-                       randn_like, randperm, stack, tensor, tril, triu, where, zeros, zeros_like)
+                       randn_like, randperm, stack, tensor, where, zeros, zeros_like)
+from .creation import (atleast_1d, atleast_2d, atleast_3d, broadcast_shapes, broadcast_tensors,
+                       cdist, column_stack, dstack, einsum, empty_like, hstack, logspace, meshgrid,
+                       randint_like, row_stack, tril_indices, triu_indices, vstack)
 from .dtypes import (bfloat16, bool_ as bool, double, dtype, finfo, float, float16, float32, float64,
                      half, iinfo, int, int8, int16, int32, int64, long, short, uint8)
 from .gradcheck import gradcheck

@@ -306,6 +306,20 @@ def scatter_add(target, index, values):
     return target
 
 
+def reduce_at(op, target, index, values):
+    """target[index] = op(target[index], values) with every repeated index counted, for
+    op in 'add', 'multiply', 'maximum', 'minimum' (scatter_reduce). CuPy has atomic
+    forms of all but multiply, which takes a round trip through the CPU."""
+    if device_of(target) == 'gpu' and op == 'multiply':
+        host = to_device(target, 'cpu')
+        np.multiply.at(host, tuple(to_device(i, 'cpu') if hasattr(i, 'shape') else i for i in index),
+                       to_device(values, 'cpu'))
+        target[...] = to_device(host, 'gpu')
+        return target
+    getattr(xp_of(target), op).at(target, index, values)
+    return target
+
+
 def index_add_rows(num_rows, index, rows):
     """out[index[i]] += rows[i] for a 1-D integer index; out has shape (num_rows, *rows.shape[1:]).
 

@@ -9,6 +9,7 @@ from . import dtypes
 from . import random as mt_random
 from .backend import get_xp, normalize_device
 from .ops import elementwise as E
+from .ops import linalg as L
 from .ops import shape as S
 from .ops.broadcast import broadcast_shape
 from .arrays import as_array
@@ -89,17 +90,32 @@ def eye(n, m=None, dtype=None, device='cpu'):
     return Tensor._wrap(xp.eye(n, m, dtype=dtypes.to_dtype(dtype) or dtypes.float32))
 
 
-def tril(t, diagonal=0):
-    """Lower triangle (the causal mask's shape); not differentiated."""
-    if t.ndim < 2:
-        raise ValueError(f"tril: input must have at least 2 dims, got shape {t.shape}")
-    return Tensor._wrap(t.xp.tril(t.array, diagonal))
+def logspace(start, end, steps, base=10.0, dtype=None, device='cpu'):
+    """steps points base ** linspace(start, end, steps)."""
+    xp = get_xp(normalize_device(device))
+    dtype = dtypes.to_dtype(dtype) or dtypes.float32
+    return Tensor._wrap(xp.asarray(base ** xp.linspace(start, end, steps, dtype=np.float64)).astype(dtype))
 
 
-def triu(t, diagonal=0):
-    if t.ndim < 2:
-        raise ValueError(f"triu: input must have at least 2 dims, got shape {t.shape}")
-    return Tensor._wrap(t.xp.triu(t.array, diagonal))
+def _triangle_indices(op, row, col, offset, lower, device):
+    if row < 0 or col < 0:
+        raise RuntimeError(f"{op}: row ({row}) and col ({col}) must be non-negative")
+    xp = get_xp(normalize_device(device))
+    rows, cols = (xp.tril_indices if lower else xp.triu_indices)(row, offset, col)
+    return Tensor._wrap(xp.stack([rows, cols]).astype(np.int64).reshape(2, -1))
+
+
+def tril_indices(row, col, offset=0, *, dtype=None, device='cpu'):
+    """The (2, N) row/column indices of the lower triangle of a row x col matrix, row by row."""
+    return _triangle_indices('tril_indices', row, col, offset, True, device)
+
+
+def triu_indices(row, col, offset=0, *, dtype=None, device='cpu'):
+    return _triangle_indices('triu_indices', row, col, offset, False, device)
+
+
+def empty_like(t, dtype=None, device=None, requires_grad=False):
+    return empty(t.shape, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad)
 
 
 # ---------------------------------------------------------------- random
@@ -143,6 +159,13 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device='
     device = normalize_device(device)
     out = mt_random.integers(low, high, _shape_args((size,)), device, generator)
     return Tensor._wrap(out if dtype is None else out.astype(dtypes.to_dtype(dtype)))
+
+
+def randint_like(t, low=0, high=None, *, dtype=None, device=None, generator=None):
+    """Integers in [low, high) shaped like t, in t's dtype: randint_like(t, high) or (t, low, high)."""
+    if high is None:
+        low, high = 0, low
+    return randint(low, high, t.shape, generator=generator, dtype=dtype or t.dtype, device=device or t.device)
 
 
 def randperm(n, generator=None, device='cpu'):
@@ -247,6 +270,119 @@ def where(condition, input, other):
     return E.Where.apply(a, b, cond=cond.array)
 
 
+def _one_or_many(tensors, fn):
+    if len(tensors) == 1 and isinstance(tensors[0], (tuple, list)):
+        tensors = tuple(tensors[0])
+    out = tuple(fn(t) for t in tensors)
+    return out[0] if len(out) == 1 else out
+
+
+def atleast_1d(*tensors):
+    return _one_or_many(tensors, lambda t: t.reshape(1) if t.ndim == 0 else t)
+
+
+def atleast_2d(*tensors):
+    return _one_or_many(tensors, lambda t: t.reshape((1,) * (2 - t.ndim) + t.shape) if t.ndim < 2 else t)
+
+
+def atleast_3d(*tensors):
+    def three(t):
+        return (t.reshape(1, 1, 1) if t.ndim == 0 else t.reshape(1, -1, 1) if t.ndim == 1 else
+                t.unsqueeze(-1) if t.ndim == 2 else t)
+    return _one_or_many(tensors, three)
+
+
+def hstack(tensors):
+    """Join along dim 1 (dim 0 for 1-D tensors)."""
+    tensors = [atleast_1d(t) for t in tensors]
+    return cat(tensors, 0 if all(t.ndim == 1 for t in tensors) else 1)
+
+
+def vstack(tensors):
+    """Join along dim 0, 1-D tensors as rows."""
+    return cat([atleast_2d(t) for t in tensors], 0)
+
+
+row_stack = vstack
+
+
+def dstack(tensors):
+    """Join along dim 2 (depth), after making every tensor at least 3-D."""
+    return cat([atleast_3d(t) for t in tensors], 2)
+
+
+def column_stack(tensors):
+    """Join along dim 1, 0-D and 1-D tensors as columns."""
+    return cat([t.reshape(-1, 1) if t.ndim < 2 else t for t in tensors], 1)
+
+
+def broadcast_shapes(*shapes):
+    out = ()
+    for shape in shapes:
+        out = broadcast_shape('broadcast_shapes', out, tuple(shape) if isinstance(shape, (tuple, list)) else (shape,))
+    return out
+
+
+def broadcast_tensors(*tensors):
+    """Each tensor expanded to the shape they broadcast to together."""
+    shape = broadcast_shapes(*[t.shape for t in tensors])
+    return tuple(t.expand(shape) for t in tensors)
+
+
+def meshgrid(*tensors, indexing='ij'):
+    """Coordinate grids of 1-D tensors: indexing 'ij' (matrix, torch's default) or 'xy'."""
+    if len(tensors) == 1 and isinstance(tensors[0], (tuple, list)):
+        tensors = tuple(tensors[0])
+    if indexing not in ('ij', 'xy'):
+        raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+    for t in tensors:
+        if t.ndim > 1:
+            raise RuntimeError(f"meshgrid: expects 0-D or 1-D tensors, got shape {t.shape}")
+    tensors = [t.reshape(-1) for t in tensors]
+    swap = indexing == 'xy' and len(tensors) >= 2
+    order = list(range(len(tensors)))
+    if swap:                                      # 'xy': the first two dims trade places
+        order[0], order[1] = 1, 0
+    shape = tuple(tensors[i].shape[0] for i in order)
+    grids = []
+    for i, t in enumerate(tensors):
+        axis = order.index(i)
+        grids.append(t.reshape(tuple(-1 if d == axis else 1 for d in range(len(tensors)))).expand(shape))
+    return tuple(grids)
+
+
+def einsum(equation, *operands):
+    """Einstein summation: 'bij,bjk->bik', 'ii->', 'i,j->ij', '...ij->...ji', ... (size-1
+    dims broadcast, as torch)."""
+    if len(operands) == 1 and isinstance(operands[0], (tuple, list)):
+        operands = tuple(operands[0])
+    operands = _same_device_dtype('einsum', list(operands))
+    terms, out = L.parse_einsum(equation, [t.ndim for t in operands])
+    sizes = {}
+    for term, t in zip(terms, operands):
+        for c, n in zip(term, t.shape):
+            if sizes.get(c, 1) not in (1, n) and n != 1:
+                raise RuntimeError(f"einsum: subscript {c!r} has size {n} in one operand and {sizes[c]} "
+                                   f"in another (shapes {[tuple(o.shape) for o in operands]}); they must "
+                                   f"match or be 1")
+            sizes[c] = builtins.max(sizes.get(c, 1), n) if n != 0 and sizes.get(c, 1) != 0 else 0
+    expanded = []
+    for term, t in zip(terms, operands):
+        if len(set(term)) != len(term) and any(t.shape[term.index(c)] != n for c, n in zip(term, t.shape)):
+            raise RuntimeError(f"einsum: the repeated subscript in {term!r} needs equal sizes, got {t.shape}")
+        target = tuple(sizes[c] for c in term)
+        expanded.append(t if t.shape == target or len(set(term)) != len(term) else t.expand(target))
+    return L.Einsum.apply(*expanded, terms=tuple(terms), out=out)
+
+
+def cdist(x1, x2, p=2.0):
+    """Pairwise p-norm distances between the rows of x1 (.., P, M) and x2 (.., R, M): (.., P, R)."""
+    if x1.ndim < 2 or x2.ndim < 2 or x1.shape[-1] != x2.shape[-1]:
+        raise RuntimeError(f"cdist: expects x1 (.., P, M) and x2 (.., R, M) with the same M, got "
+                           f"{x1.shape} and {x2.shape}")
+    return (x1.unsqueeze(-2) - x2.unsqueeze(-3)).norm(p, dim=-1)
+
+
 # ---------------------------------------------------------------- comparisons
 
 
@@ -297,6 +433,20 @@ _FUNCTION_FORMS = (
     'lerp', 'addcmul', 'addcdiv', 'isinf', 'isposinf', 'isneginf',
     'logical_and', 'logical_or', 'logical_xor', 'logical_not',
     'bitwise_and', 'bitwise_or', 'bitwise_xor', 'bitwise_not',
+    # reductions, scans, sorting, counting
+    'nansum', 'prod', 'logsumexp', 'std_mean', 'var_mean', 'aminmax', 'all', 'any', 'count_nonzero',
+    'norm', 'dist', 'cumsum', 'cumprod', 'cummax', 'cummin', 'logcumsumexp', 'sort', 'argsort', 'msort',
+    'topk', 'kthvalue', 'median', 'nanmedian', 'mode', 'unique', 'unique_consecutive', 'bincount',
+    'histc', 'histogram',
+    # gather and scatter
+    'gather', 'take_along_dim', 'scatter', 'scatter_add', 'scatter_reduce', 'index_select',
+    'index_add', 'index_copy', 'index_fill', 'masked_select', 'masked_scatter', 'nonzero',
+    'argwhere', 'take',
+    # shape
+    'tensor_split', 'hsplit', 'vsplit', 'dsplit', 'unbind', 'narrow', 'select', 'movedim',
+    'moveaxis', 'swapaxes', 'swapdims', 'unflatten', 'broadcast_to', 'clone', 'flip', 'fliplr',
+    'flipud', 'roll', 'repeat_interleave', 'tile', 'diagonal', 'diag_embed', 'diag', 'trace',
+    'tril', 'triu', 'outer', 'ger',
 )
 FUNCTION_FORMS = {name: _method(name) for name in _FUNCTION_FORMS}
 

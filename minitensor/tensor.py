@@ -13,18 +13,22 @@ import numbers
 
 import numpy as np
 
-from . import autograd, dtypes, inplace, random
+from . import autograd, dtypes, inplace, random, return_types
 from .arrays import as_array
 from .autograd import is_grad_enabled
-from .backend import device_of, is_device_like, normalize_device, to_device, xp_of
+from .backend import device_of, get_xp, is_device_like, normalize_device, to_device, xp_of
 from .ops import elementwise as E
+from .ops import gather as G
 from .ops import index as I
+from .ops import linalg as L
 from .ops import matmul as M
 from .ops import nn as N
 from .ops import pointwise as P
 from .ops import reduce as R
+from .ops import scan as C
 from .ops import shape as S
 from .ops import special as X
+from .ops import sort as O
 from .ops.broadcast import broadcast_shape
 from .ops.inplace import Clone, Copy, Fill, IndexPut
 from .printing import tensor_format, tensor_repr
@@ -667,12 +671,6 @@ class Tensor:
 
     __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
 
-    def any(self):
-        return Tensor._wrap(self.array.any())
-
-    def all(self):
-        return Tensor._wrap(self.array.all())
-
     def isnan(self):
         return Tensor._wrap(self.xp.isnan(self.array))
 
@@ -973,76 +971,184 @@ class Tensor:
     def _keepdim(keepdim, keepdims):
         return builtins.bool(keepdim or keepdims)
 
-    def sum(self, dim=None, keepdim=False, *, keepdims=False, dtype=None):
+    @staticmethod
+    def _dim(dim, axis):
+        """torch accepts axis= as an alias of dim= (NumPy's name)."""
+        return axis if dim is None else dim
+
+    def sum(self, dim=None, keepdim=False, *, keepdims=False, dtype=None, axis=None):
         x = self if self.dtype.kind in 'fc' or dtype is not None else self.to(dtypes.int64)
         if dtype is not None:
             x = x.to(dtype)
-        axes = normalize_dims('sum', dim, self.ndim)
+        axes = normalize_dims('sum', self._dim(dim, axis), self.ndim)
         return R.Sum.apply(x, axes=axes, keepdim=self._keepdim(keepdim, keepdims))
 
-    def mean(self, dim=None, keepdim=False, *, keepdims=False, dtype=None):
+    def mean(self, dim=None, keepdim=False, *, keepdims=False, dtype=None, axis=None):
         if dtype is not None:
-            return self.to(dtype).mean(dim, keepdim, keepdims=keepdims)
+            return self.to(dtype).mean(dim, keepdim, keepdims=keepdims, axis=axis)
         if self.dtype.kind != 'f':               # RuntimeError, as torch
             raise RuntimeError(f"mean: could not infer the output dtype: the input must be a floating "
                                f"point tensor, got {self.dtype}; use .float().mean() or mean(dtype=mt.float32)")
-        axes = normalize_dims('mean', dim, self.ndim)
+        axes = normalize_dims('mean', self._dim(dim, axis), self.ndim)
         return R.Mean.apply(self, axes=axes, keepdim=self._keepdim(keepdim, keepdims))
 
-    def var(self, dim=None, keepdim=False, *, unbiased=None, correction=None, keepdims=False):
-        self._float_only('var')
+    def nansum(self, dim=None, keepdim=False, *, dtype=None, axis=None):
+        return self.masked_fill(self.isnan(), 0).sum(self._dim(dim, axis), keepdim, dtype=dtype)
+
+    def _var(self, op, dim, keepdim, unbiased, correction, keepdims, axis, root):
+        self._float_only(op)
+        if isinstance(dim, builtins.bool):        # var(False): the old var(input, unbiased)
+            dim, unbiased = None, dim
         if correction is None:
             correction = 1 if unbiased is None or unbiased else 0
-        axes = normalize_dims('var', dim, self.ndim)
+        axes = normalize_dims(op, self._dim(dim, axis), self.ndim)
         return R.Var.apply(self, axes=axes, keepdim=self._keepdim(keepdim, keepdims),
-                           correction=correction)
+                           correction=correction, root=root)
 
-    def std(self, dim=None, keepdim=False, *, unbiased=None, correction=None, keepdims=False):
-        return self.var(dim, keepdim, unbiased=unbiased, correction=correction, keepdims=keepdims).sqrt()
+    def var(self, dim=None, keepdim=False, *, unbiased=None, correction=None, keepdims=False, axis=None):
+        """Variance with Bessel's correction unless correction=0 / unbiased=False."""
+        return self._var('var', dim, keepdim, unbiased, correction, keepdims, axis, root=False)
 
-    def _max_min(self, dim, keepdim, keepdims, largest):
+    def std(self, dim=None, keepdim=False, *, unbiased=None, correction=None, keepdims=False, axis=None):
+        return self._var('std', dim, keepdim, unbiased, correction, keepdims, axis, root=True)
+
+    def var_mean(self, dim=None, keepdim=False, *, unbiased=None, correction=None, axis=None):
+        return (self.var(dim, keepdim, unbiased=unbiased, correction=correction, axis=axis),
+                self.mean(self._dim(dim, axis) if not isinstance(dim, builtins.bool) else None, keepdim))
+
+    def std_mean(self, dim=None, keepdim=False, *, unbiased=None, correction=None, axis=None):
+        return (self.std(dim, keepdim, unbiased=unbiased, correction=correction, axis=axis),
+                self.mean(self._dim(dim, axis) if not isinstance(dim, builtins.bool) else None, keepdim))
+
+    def prod(self, dim=None, keepdim=False, *, dtype=None, axis=None):
+        x = self if self.dtype.kind in 'fc' or dtype is not None else self.to(dtypes.int64)
+        if dtype is not None:
+            x = x.to(dtype)
+        dim = self._dim(dim, axis)
+        if dim is None:                           # over everything: one row of all elements
+            return R.Prod.apply(x.reshape(-1), axis=0, keepdim=False)
+        axis = normalize_dim('prod', dim, self.ndim)
+        if self.ndim == 0:
+            return x.clone()
+        return R.Prod.apply(x, axis=axis, keepdim=keepdim)
+
+    def logsumexp(self, dim=None, keepdim=False, *, axis=None):
+        self._float_only('logsumexp')
+        axes = normalize_dims('logsumexp', self._dim(dim, axis), self.ndim)
+        return R.LogSumExp.apply(self, axes=axes, keepdim=keepdim)
+
+    def _check_reduced_not_empty(self, op, axes):
+        for a in axes:
+            if self.shape[a] == 0:
+                raise IndexError(f"{op}: expected reduction dim {a} to have non-zero size (tensor "
+                                 f"shape {self.shape}); the {op} of nothing is undefined")
+
+    def _max_min(self, dim, keepdim, keepdims, largest, axis=None):
         op = 'max' if largest else 'min'
-        if self.array.size == 0:
-            raise RuntimeError(f"{op}: the tensor is empty, so it has no {op}imum")
+        dim = self._dim(dim, axis)
         if dim is None:
+            if self.array.size == 0:
+                raise RuntimeError(f"{op}: the tensor of shape {self.shape} is empty, so it has no "
+                                   f"{op}imum; pass dim= to reduce a non-empty dim")
             return R.MaxMin.apply(self, axes=tuple(range(self.ndim)), keepdim=False, largest=largest)
         if isinstance(dim, Tensor):          # mt.max(a, b): elementwise, as torch
             return self.maximum(dim) if largest else self.minimum(dim)
+        result = return_types.max if largest else return_types.min
         axis = normalize_dim(op, dim, self.ndim)
         if self.ndim == 0:                   # the value itself, at index 0 (as torch)
-            return S.Reshape.apply(self, shape=()), Tensor._wrap(self.xp.zeros((), dtype=np.int64))
+            return result(S.Reshape.apply(self, shape=()), Tensor._wrap(self.xp.zeros((), dtype=np.int64)))
+        self._check_reduced_not_empty(op, (axis,))
         keepdim = self._keepdim(keepdim, keepdims)
         indices = self.array.argmax(axis=axis) if largest else self.array.argmin(axis=axis)
         indices = self.xp.expand_dims(indices.astype(np.int64), axis)      # keepdim form
-        values = R.TakeAlongDim.apply(self, indices=indices, dim=axis, keepdim=keepdim)
-        return values, Tensor._wrap(indices if keepdim else indices.squeeze(axis))
+        return self._picked(result, indices, axis, keepdim)
 
-    def max(self, dim=None, keepdim=False, *, keepdims=False):
+    def _picked(self, result, indices, axis, keepdim):
+        """(values, indices) named tuple: self gathered at keepdim-form indices along axis."""
+        values = G.Gather.apply(self, index=indices, dim=axis)
+        if not keepdim:
+            values, indices = values.squeeze(axis), indices.squeeze(axis)
+        return result(values, Tensor._wrap(indices))
+
+    def max(self, dim=None, keepdim=False, *, keepdims=False, axis=None):
         """Without dim: the largest value. With dim: (values, indices), as torch."""
-        return self._max_min(dim, keepdim, keepdims, largest=True)
+        return self._max_min(dim, keepdim, keepdims, largest=True, axis=axis)
 
-    def min(self, dim=None, keepdim=False, *, keepdims=False):
-        return self._max_min(dim, keepdim, keepdims, largest=False)
+    def min(self, dim=None, keepdim=False, *, keepdims=False, axis=None):
+        return self._max_min(dim, keepdim, keepdims, largest=False, axis=axis)
 
-    def amax(self, dim=None, keepdim=False):
-        return R.MaxMin.apply(self, axes=normalize_dims('amax', dim, self.ndim), keepdim=keepdim, largest=True)
+    def _amax_amin(self, op, dim, keepdim, keepdims, axis, largest):
+        axes = normalize_dims(op, self._dim(dim, axis), self.ndim)
+        self._check_reduced_not_empty(op, axes)
+        if not axes and self.array.size == 0 and self.ndim == 0:
+            raise RuntimeError(f"{op}: the tensor is empty")
+        return R.MaxMin.apply(self, axes=axes, keepdim=self._keepdim(keepdim, keepdims), largest=largest)
 
-    def amin(self, dim=None, keepdim=False):
-        return R.MaxMin.apply(self, axes=normalize_dims('amin', dim, self.ndim), keepdim=keepdim, largest=False)
+    def amax(self, dim=(), keepdim=False, *, keepdims=False, axis=None):
+        """The largest values over dim (all dims by default); ties share the gradient."""
+        return self._amax_amin('amax', dim, keepdim, keepdims, axis, largest=True)
 
-    def argmax(self, dim=None, keepdim=False):
+    def amin(self, dim=(), keepdim=False, *, keepdims=False, axis=None):
+        return self._amax_amin('amin', dim, keepdim, keepdims, axis, largest=False)
+
+    def aminmax(self, *, dim=None, keepdim=False):
+        if dim is None and self.array.size == 0:
+            raise RuntimeError(f"aminmax: the tensor of shape {self.shape} is empty")
+        return return_types.aminmax(self.amin(dim if dim is not None else (), keepdim),
+                                    self.amax(dim if dim is not None else (), keepdim))
+
+    def _arg_extreme(self, op, dim, keepdim, axis, largest):
+        dim = self._dim(dim, axis)
         if dim is None:
-            return Tensor._wrap(self.xp.asarray(self.array.argmax()).astype(np.int64))
-        axis = normalize_dim('argmax', dim, self.ndim)
-        idx = self.array.argmax(axis=axis).astype(np.int64)
+            if self.array.size == 0:
+                raise RuntimeError(f"{op}: the tensor of shape {self.shape} is empty")
+            flat = self.array.reshape(-1)
+            return Tensor._wrap(self.xp.asarray(flat.argmax() if largest else flat.argmin()).astype(np.int64))
+        axis = normalize_dim(op, dim, self.ndim)
+        if self.ndim == 0:
+            return Tensor._wrap(self.xp.zeros((), dtype=np.int64))
+        self._check_reduced_not_empty(op, (axis,))
+        idx = (self.array.argmax(axis=axis) if largest else self.array.argmin(axis=axis)).astype(np.int64)
         return Tensor._wrap(self.xp.expand_dims(idx, axis) if keepdim else idx)
 
-    def argmin(self, dim=None, keepdim=False):
-        if dim is None:
-            return Tensor._wrap(self.xp.asarray(self.array.argmin()).astype(np.int64))
-        axis = normalize_dim('argmin', dim, self.ndim)
-        idx = self.array.argmin(axis=axis).astype(np.int64)
-        return Tensor._wrap(self.xp.expand_dims(idx, axis) if keepdim else idx)
+    def argmax(self, dim=None, keepdim=False, *, axis=None):
+        return self._arg_extreme('argmax', dim, keepdim, axis, largest=True)
+
+    def argmin(self, dim=None, keepdim=False, *, axis=None):
+        return self._arg_extreme('argmin', dim, keepdim, axis, largest=False)
+
+    def _logical(self, fn, op, dim, keepdim, keepdims, axis):
+        axes = normalize_dims(op, self._dim(dim, axis), self.ndim)
+        out = fn(self.array.astype(np.bool_, copy=False), axis=axes, keepdims=self._keepdim(keepdim, keepdims))
+        return Tensor._wrap(self.xp.asarray(out))
+
+    def any(self, dim=None, keepdim=False, *, keepdims=False, axis=None):
+        return self._logical(self.xp.any, 'any', dim, keepdim, keepdims, axis)
+
+    def all(self, dim=None, keepdim=False, *, keepdims=False, axis=None):
+        return self._logical(self.xp.all, 'all', dim, keepdim, keepdims, axis)
+
+    def count_nonzero(self, dim=None, *, axis=None):
+        axes = normalize_dims('count_nonzero', self._dim(dim, axis), self.ndim)
+        return Tensor._wrap(self.xp.asarray((self.array != 0).sum(axis=axes)).astype(np.int64))
+
+    def norm(self, p='fro', dim=None, keepdim=False, *, dtype=None, axis=None):
+        """The vector p-norm over dim (all dims by default): p = 'fro' (2), any number, inf, -inf, 0."""
+        x = self if dtype is None else self.to(dtype)
+        x._float_only('norm')
+        if p is None or p == 'fro':
+            p = 2.0
+        if isinstance(p, str) or not isinstance(p, numbers.Real):
+            raise ValueError(f"norm: p must be 'fro' or a number (inf, -inf and 0 included), got {p!r}; "
+                             f"the nuclear norm is not supported")
+        axes = normalize_dims('norm', self._dim(dim, axis), self.ndim)
+        if builtins.abs(p) == float('inf'):
+            x._check_reduced_not_empty('norm', axes)
+        return L.Norm.apply(x, p=builtins.float(p), axes=axes, keepdim=keepdim)
+
+    def dist(self, other, p=2):
+        """The p-norm of self - other (broadcast)."""
+        return (self - other).norm(p)
 
     def softmax(self, dim=-1):
         self._float_only('softmax')
@@ -1057,6 +1163,342 @@ class Tensor:
         if self.ndim == 0:
             return self.reshape(1).log_softmax(0).reshape(())
         return N.LogSoftmax.apply(self, dim=axis)
+
+    # ------------------------------------------------------------ scans, sorting, counting
+
+    def _scan_input(self, op, dim, dtype):
+        x = self if dtype is None else self.to(dtype)
+        if dtype is None and x.dtype.kind in 'bui':   # ints accumulate in int64, as torch
+            x = x.to(dtypes.int64)
+        return x, normalize_dim(op, dim, self.ndim)
+
+    def cumsum(self, dim, *, dtype=None, axis=None):
+        x, axis = self._scan_input('cumsum', self._dim(dim, axis), dtype)
+        return C.Cumsum.apply(x.reshape(1), dim=0).reshape(()) if self.ndim == 0 else C.Cumsum.apply(x, dim=axis)
+
+    def cumprod(self, dim, *, dtype=None, axis=None):
+        x, axis = self._scan_input('cumprod', self._dim(dim, axis), dtype)
+        return C.Cumprod.apply(x.reshape(1), dim=0).reshape(()) if self.ndim == 0 else C.Cumprod.apply(x, dim=axis)
+
+    def logcumsumexp(self, dim, *, axis=None):
+        self._float_only('logcumsumexp')
+        axis = normalize_dim('logcumsumexp', self._dim(dim, axis), self.ndim)
+        if self.ndim == 0:
+            return self.clone()
+        return C.LogCumSumExp.apply(self, dim=axis)
+
+    def _cum_extreme(self, op, dim, largest):
+        axis = normalize_dim(op, dim, self.ndim)
+        result = return_types.cummax if largest else return_types.cummin
+        if self.ndim == 0:
+            return result(self.clone(), Tensor._wrap(self.xp.zeros((), dtype=np.int64)))
+        indices = C.running_extreme_indices(self.array, axis, largest)
+        return result(G.Gather.apply(self, index=indices, dim=axis), Tensor._wrap(indices))
+
+    def cummax(self, dim, *, axis=None):
+        return self._cum_extreme('cummax', self._dim(dim, axis), largest=True)
+
+    def cummin(self, dim, *, axis=None):
+        return self._cum_extreme('cummin', self._dim(dim, axis), largest=False)
+
+    def sort(self, dim=-1, descending=False, *, stable=False):
+        """(values, indices) along dim; always stable here (stable=True is torch's promise)."""
+        axis = normalize_dim('sort', dim, self.ndim)
+        if self.ndim == 0:
+            return return_types.sort(self.clone(), Tensor._wrap(self.xp.zeros((), dtype=np.int64)))
+        indices = O.sort_indices(self.array, axis, descending)
+        return return_types.sort(G.Gather.apply(self, index=indices, dim=axis), Tensor._wrap(indices))
+
+    def argsort(self, dim=-1, descending=False, *, stable=False):
+        return self.sort(dim, descending, stable=stable).indices
+
+    def msort(self):
+        return self.sort(0).values
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):
+        """The k largest (or smallest) along dim, best first: (values, indices)."""
+        axis = normalize_dim('topk', dim, self.ndim)
+        n = self.shape[axis] if self.ndim else 1
+        if not 0 <= k <= n:
+            raise RuntimeError(f"topk: k ({k}) is out of range for dim {dim} of size {n} "
+                               f"(tensor shape {self.shape}); expected 0 <= k <= {n}")
+        if self.ndim == 0:
+            return return_types.topk(self.clone(), Tensor._wrap(self.xp.zeros((), dtype=np.int64)))
+        order = O.sort_indices(self.array, axis, descending=largest)
+        indices = self.xp.take(order, self.xp.arange(k), axis=axis)
+        return return_types.topk(G.Gather.apply(self, index=indices, dim=axis), Tensor._wrap(indices))
+
+    def _one_per_row(self, op, result, dim, keepdim, find):
+        """(values, indices) of one element picked per row along dim by find(array, axis)."""
+        axis = normalize_dim(op, dim, self.ndim)
+        if self.ndim == 0:
+            return result(self.clone(), Tensor._wrap(self.xp.zeros((), dtype=np.int64)))
+        self._check_reduced_not_empty(op, (axis,))
+        return self._picked(result, find(self.array, axis), axis, keepdim)
+
+    def kthvalue(self, k, dim=-1, keepdim=False):
+        """The k-th smallest element (k from 1) along dim: (values, indices)."""
+        n = self.shape[normalize_dim('kthvalue', dim, self.ndim)] if self.ndim else 1
+        if not 1 <= k <= n:
+            raise IndexError(f"kthvalue: k ({k}) is out of range for dim {dim} of size {n} "
+                             f"(tensor shape {self.shape}); expected 1 <= k <= {n}")
+        return self._one_per_row('kthvalue', return_types.kthvalue, dim, keepdim,
+                                 lambda a, ax: O.pick(O.sort_indices(a, ax), ax, k - 1))
+
+    def _median(self, op, dim, keepdim, ignore_nan):
+        if dim is None:                           # the lower median of all elements, no index
+            if self.array.size == 0:
+                return Tensor._wrap(self.xp.asarray(float('nan'), dtype=self.dtype))
+            return getattr(self.reshape(-1), op)(0).values
+        return self._one_per_row(op, getattr(return_types, op), dim, keepdim,
+                                 lambda a, ax: O.median_indices(a, ax, ignore_nan))
+
+    def median(self, dim=None, keepdim=False):
+        """The lower median (of two middle values, the smaller), as torch."""
+        return self._median('median', dim, keepdim, ignore_nan=False)
+
+    def nanmedian(self, dim=None, keepdim=False):
+        return self._median('nanmedian', dim, keepdim, ignore_nan=True)
+
+    def mode(self, dim=-1, keepdim=False):
+        """The most frequent value along dim (the smallest of equally frequent ones)."""
+        return self._one_per_row('mode', return_types.mode, dim, keepdim, O.mode_indices)
+
+    def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):
+        """The distinct values (sorted), optionally with where each element went and counts."""
+        axis = None if dim is None else normalize_dim('unique', dim, self.ndim)
+        values, inverse, counts = O.unique(self.array, axis)
+        return self._unique_result(values, inverse, counts, return_inverse, return_counts)
+
+    def unique_consecutive(self, return_inverse=False, return_counts=False, dim=None):
+        axis = None if dim is None else normalize_dim('unique_consecutive', dim, self.ndim)
+        values, inverse, counts = O.unique_consecutive(self.array, axis)
+        return self._unique_result(values, inverse, counts, return_inverse, return_counts)
+
+    @staticmethod
+    def _unique_result(values, inverse, counts, return_inverse, return_counts):
+        out = (Tensor._wrap(values),)
+        if return_inverse:
+            out += (Tensor._wrap(inverse),)
+        if return_counts:
+            out += (Tensor._wrap(counts),)
+        return out[0] if len(out) == 1 else out
+
+    def bincount(self, weights=None, minlength=0):
+        """How often each value 0, 1, ... occurs in a 1-D non-negative integer tensor."""
+        if self.ndim != 1 or self.dtype.kind not in 'iu':
+            raise RuntimeError(f"bincount: expected a 1-D integer tensor, got shape {self.shape} "
+                               f"and dtype {self.dtype}")
+        if self.array.size and builtins.int(self.array.min()) < 0:
+            raise RuntimeError("bincount: the input must hold non-negative integers")
+        w = None if weights is None else self._operand(weights, 'bincount').array
+        if w is not None and w.shape != self.shape:
+            raise RuntimeError(f"bincount: weights of shape {tuple(w.shape)} must match the input {self.shape}")
+        out = self.xp.bincount(self.array, weights=w, minlength=minlength)
+        if w is None:
+            return Tensor._wrap(out.astype(np.int64))
+        return Tensor._wrap(out.astype(w.dtype if w.dtype.kind == 'f' else np.float64))
+
+    def histc(self, bins=100, min=0, max=0):
+        """Counts in `bins` equal bins over [min, max] (min == max: the data's range)."""
+        self._float_only('histc')
+        if bins <= 0:
+            raise RuntimeError(f"histc: bins must be positive, got {bins}")
+        if min > max:
+            raise RuntimeError(f"histc: max ({max}) must be larger than or equal to min ({min})")
+        return Tensor._wrap(O.histc(self.array, bins, min, max))
+
+    def histogram(self, bins=100, *, range=None, weight=None, density=False):
+        """(hist, bin_edges) as torch.histogram: bins a count or a 1-D tensor of edges."""
+        self._float_only('histogram')
+        edges = bins.array if isinstance(bins, Tensor) else bins
+        w = None if weight is None else self._operand(weight, 'histogram').array
+        hist, edges = self.xp.histogram(self.array.reshape(-1), bins=edges, range=range,
+                                        weights=None if w is None else w.reshape(-1), density=density)
+        return return_types.histogram(Tensor._wrap(hist.astype(self.dtype)), Tensor._wrap(edges.astype(self.dtype)))
+
+    # ------------------------------------------------------------ gather and scatter
+
+    def _index_tensor(self, op, index, want_ndim=None):
+        if not isinstance(index, Tensor) or index.dtype.kind not in 'iu':
+            raise TypeError(f"{op}: index must be an integer (int64) tensor, got "
+                            f"{getattr(index, 'dtype', type(index).__name__)}")
+        if index.device != self.device:
+            raise RuntimeError(f"{op}: the index is on {index.device} but the tensor is on {self.device}")
+        if want_ndim is not None and index.ndim != want_ndim:
+            raise RuntimeError(f"{op}: index should have the same number of dims as the input "
+                               f"({want_ndim}), got index shape {index.shape} for input shape {self.shape}")
+        return index.array
+
+    def _along_dim_checked(self, op, dim, index, src_shape=None):
+        """(axis, index array) for gather/scatter: index has self's ndim; its sizes fit
+        self's (and src's) except along dim; its values are in range."""
+        axis = normalize_dim(op, dim, self.ndim)
+        idx = self._index_tensor(op, index, builtins.max(self.ndim, 1) if index.ndim else index.ndim)
+        if self.ndim == 0 or idx.ndim == 0:       # 0-d: treat as one element along a dim of 1
+            idx = idx.reshape((1,) * builtins.max(self.ndim, 1))
+        for d, n in enumerate(idx.shape):
+            limit = self.shape[d] if self.ndim else 1
+            if d != axis and n > limit or (src_shape is not None and n > src_shape[d]):
+                raise RuntimeError(f"{op}: index shape {tuple(idx.shape)} is larger than the input "
+                                   f"{self.shape}" + (f" or src {tuple(src_shape)}" if src_shape else "")
+                                   + f" at dim {d} (only dim {axis} may be larger)")
+        n = self.shape[axis] if self.ndim else 1
+        if idx.size and self.device == 'cpu' and (idx.min() < -n or idx.max() >= n):
+            raise IndexError(f"{op}: index {builtins.int(idx.max() if idx.max() >= n else idx.min())} "
+                             f"is out of bounds for dim {axis} with size {n}")
+        return axis, idx % builtins.max(n, 1)
+
+    def gather(self, dim, index, *, sparse_grad=False):
+        """out[i][j] = self[index[i][j]][j] for dim 0 (index has self's number of dims)."""
+        axis, idx = self._along_dim_checked('gather', dim, index)
+        x = self.reshape((1,)) if self.ndim == 0 else self
+        out = G.Gather.apply(x, index=idx, dim=axis)
+        return out.reshape(index.shape) if self.ndim == 0 or index.ndim == 0 else out
+
+    def take_along_dim(self, indices, dim=None):
+        """self picked at indices along dim (indices broadcast against self except at dim);
+        dim=None: over the flattened tensor."""
+        if dim is None:
+            return self.reshape(-1).gather(0, indices.reshape(-1))
+        axis = normalize_dim('take_along_dim', dim, self.ndim)
+        if indices.ndim != self.ndim:
+            raise RuntimeError(f"take_along_dim: input {self.shape} and indices {indices.shape} "
+                               f"should have the same number of dims")
+        shape = list(broadcast_shape('take_along_dim', self.shape[:axis] + (1,) + self.shape[axis + 1:],
+                                     indices.shape[:axis] + (1,) + indices.shape[axis + 1:]))
+        x = self.expand(shape[:axis] + [self.shape[axis]] + shape[axis + 1:])
+        idx = Tensor._wrap(self.xp.broadcast_to(indices.array, shape[:axis] + [indices.shape[axis]] + shape[axis + 1:]))
+        return x.gather(axis, idx)
+
+    def _scatter_src(self, op, src):
+        if not isinstance(src, Tensor):
+            raise TypeError(f"{op}: src must be a tensor, got {type(src).__name__}")
+        if src.dtype != self.dtype:
+            raise RuntimeError(f"{op}: expected src ({src.dtype}) and self ({self.dtype}) to have the same dtype")
+        return src
+
+    def scatter(self, dim, index, src=None, *, value=None, reduce=None):
+        """self with self[index[i][j]][j] = src[i][j] (dim 0), or = value; reduce='add' /
+        'multiply' combine instead of overwriting (as scatter_reduce 'sum' / 'prod')."""
+        if src is not None and not isinstance(src, Tensor):
+            src, value = None, src                # scatter(dim, index, 2.0)
+        if reduce is not None:
+            if reduce not in ('add', 'multiply'):
+                raise ValueError(f"scatter: reduce must be 'add' or 'multiply', got {reduce!r}")
+            if src is None:
+                src = full_like_of(self, index.shape, value)
+            return self.scatter_reduce(dim, index, src, 'sum' if reduce == 'add' else 'prod')
+        if src is None:
+            if value is None:
+                raise TypeError("scatter: expected src (a tensor) or value (a number)")
+            axis, idx = self._along_dim_checked('scatter', dim, index)
+            return G.Scatter.apply(self, index=idx, dim=axis, value=value)
+        src = self._scatter_src('scatter', src)
+        axis, idx = self._along_dim_checked('scatter', dim, index, src.shape)
+        return G.Scatter.apply(self, src, index=idx, dim=axis)
+
+    def scatter_add(self, dim, index, src):
+        """self with src[i][j] added at [index[i][j]][j] (dim 0); repeated indices all add."""
+        src = self._scatter_src('scatter_add', src)
+        axis, idx = self._along_dim_checked('scatter_add', dim, index, src.shape)
+        return G.ScatterAdd.apply(self, src, index=idx, dim=axis)
+
+    def scatter_reduce(self, dim, index, src, reduce, *, include_self=True):
+        """Combine the src values sent to each place by 'sum', 'prod', 'mean', 'amax' or 'amin'."""
+        if reduce not in ('sum', 'prod', 'mean', 'amax', 'amin'):
+            raise ValueError(f"scatter_reduce: reduce must be one of 'sum', 'prod', 'mean', 'amax', "
+                             f"'amin', got {reduce!r}")
+        src = self._scatter_src('scatter_reduce', src)
+        axis, idx = self._along_dim_checked('scatter_reduce', dim, index, src.shape)
+        return G.ScatterReduce.apply(self, src, index=idx, dim=axis, reduce=reduce, include_self=include_self)
+
+    def _slices_index(self, op, dim, index):
+        """(axis, 1-D index array with negatives wrapped) for index_select/add/copy/fill."""
+        axis = normalize_dim(op, dim, self.ndim)
+        idx = self._index_tensor(op, index)
+        if idx.ndim > 1:
+            raise IndexError(f"{op}: index must be 1-D (or 0-d), got shape {tuple(idx.shape)}")
+        idx = idx.reshape(-1)
+        n = self.shape[axis] if self.ndim else 1
+        if idx.size and self.device == 'cpu' and (idx.min() < -n or idx.max() >= n):
+            raise IndexError(f"{op}: index out of range: values must be in [{-n}, {n}) for dim "
+                             f"{axis} of size {n} (tensor shape {self.shape})")
+        return axis, idx % builtins.max(n, 1)
+
+    def index_select(self, dim, index):
+        axis, idx = self._slices_index('index_select', dim, index)
+        if self.ndim == 0:
+            return self.reshape(1).index_select(0, index).reshape(() if index.ndim == 0 else -1)
+        return G.IndexSelect.apply(self, index=idx, dim=axis)
+
+    def _check_source(self, op, axis, idx, source):
+        source = self._scatter_src(op, source)
+        want = self.shape[:axis] + (idx.size,) + self.shape[axis + 1:]
+        if source.shape != want:
+            raise RuntimeError(f"{op}: source of shape {source.shape} should have shape {want} "
+                               f"(self's shape {self.shape} with dim {axis} the index's length)")
+        return source
+
+    def index_add(self, dim, index, source, *, alpha=1):
+        axis, idx = self._slices_index('index_add', dim, index)
+        source = self._check_source('index_add', axis, idx, source)
+        return G.IndexAdd.apply(self, source, index=idx, dim=axis, alpha=alpha)
+
+    def index_copy(self, dim, index, source):
+        axis, idx = self._slices_index('index_copy', dim, index)
+        source = self._check_source('index_copy', axis, idx, source)
+        return G.IndexCopy.apply(self, source, index=idx, dim=axis)
+
+    def index_fill(self, dim, index, value):
+        axis, idx = self._slices_index('index_fill', dim, index)
+        return G.IndexCopy.apply(self, index=idx, dim=axis,
+                                 value=value.item() if isinstance(value, Tensor) else value)
+
+    def _mask(self, op, mask):
+        mask = self._operand(mask, op)
+        if mask.dtype != dtypes.bool_:
+            raise TypeError(f"{op}: mask must be a bool tensor, got {mask.dtype}")
+        return mask
+
+    def masked_select(self, mask):
+        """The elements where mask (broadcast with self) is True, as a 1-D tensor."""
+        mask = self._mask('masked_select', mask)
+        shape = broadcast_shape('masked_select', self.shape, mask.shape)
+        x = self.expand(shape) if self.shape != shape else self
+        return G.MaskedSelect.apply(x, mask=self.xp.broadcast_to(mask.array, shape))
+
+    def masked_scatter(self, mask, source):
+        """self with its masked places filled, in order, by source's elements."""
+        mask = self._mask('masked_scatter', mask)
+        if broadcast_shape('masked_scatter', mask.shape, self.shape) != self.shape:
+            raise RuntimeError(f"masked_scatter: mask of shape {mask.shape} must broadcast to {self.shape}")
+        m = self.xp.broadcast_to(mask.array, self.shape)
+        source = self._scatter_src('masked_scatter', source)
+        if builtins.int(m.sum()) > source.numel():
+            raise RuntimeError(f"masked_scatter: the mask selects {builtins.int(m.sum())} places but "
+                               f"source has only {source.numel()} elements")
+        return G.MaskedScatter.apply(self, source, mask=m)
+
+    def nonzero(self, *, as_tuple=False):
+        """Indices of the non-zero elements: (n, ndim), or one 1-D tensor per dim."""
+        found = self.xp.nonzero(self.array.reshape(1) if self.ndim == 0 else self.array)
+        if as_tuple:
+            return tuple(Tensor._wrap(i.astype(np.int64)) for i in found)
+        if self.ndim == 0:
+            return Tensor._wrap(self.xp.zeros((found[0].size, 0), dtype=np.int64))
+        return Tensor._wrap(self.xp.stack(found, axis=1).astype(np.int64))
+
+    def argwhere(self):
+        return self.nonzero()
+
+    def take(self, index):
+        """self viewed as 1-D, picked at index (any shape)."""
+        n = self.numel()
+        idx = self._index_tensor('take', index)
+        if idx.size and self.device == 'cpu' and (idx.min() < -n or idx.max() >= n):
+            raise IndexError(f"take: index out of range for a tensor of {n} elements (shape {self.shape})")
+        return G.Take.apply(self, index=idx % builtins.max(n, 1))
 
     # ------------------------------------------------------------ shape
 
@@ -1162,8 +1604,268 @@ class Tensor:
         return S.Split.apply(self, sizes=tuple(sizes), dim=axis)
 
     def chunk(self, chunks, dim=0):
+        if not isinstance(chunks, numbers.Integral) or chunks <= 0:
+            raise RuntimeError(f"chunk: expects `chunks` to be a positive int, got {chunks!r}")
+        if self.ndim == 0:
+            raise RuntimeError("chunk: expects at least a 1-dimensional tensor, got a 0-d one")
         n = self.shape[normalize_dim('chunk', dim, self.ndim)]
         return self.split(builtins.max(1, -(-n // chunks)), dim)
+
+    def tensor_split(self, indices_or_sections, dim=0):
+        """n pieces as equal as can be (the first n % sections one longer), or the pieces
+        between the given indices."""
+        if self.ndim == 0:
+            raise RuntimeError("tensor_split: expects at least a 1-dimensional tensor, got a 0-d one")
+        axis = normalize_dim('tensor_split', dim, self.ndim)
+        n = self.shape[axis]
+        if isinstance(indices_or_sections, Tensor):
+            indices_or_sections = indices_or_sections.tolist()
+        if isinstance(indices_or_sections, numbers.Integral):
+            k = indices_or_sections
+            if k <= 0:
+                raise RuntimeError(f"tensor_split: number of sections must be larger than 0, got {k}")
+            sizes = [n // k + (1 if i < n % k else 0) for i in range(k)]
+        else:
+            bounds = [builtins.min(builtins.max(i + n if i < 0 else i, 0), n) for i in indices_or_sections]
+            edges = [0] + bounds + [n]
+            if any(b < a for a, b in zip(edges, edges[1:])):   # a decreasing index: empty pieces
+                return tuple(self.narrow(axis, a, builtins.max(b - a, 0)) for a, b in zip(edges, edges[1:]))
+            sizes = [b - a for a, b in zip(edges, edges[1:])]
+        return S.Split.apply(self, sizes=tuple(sizes), dim=axis)
+
+    def _split_evenly(self, op, sections, dim):
+        if isinstance(sections, numbers.Integral) and (sections <= 0 or self.shape[dim] % sections):
+            raise RuntimeError(f"{op}: dim {dim} of size {self.shape[dim]} is not divisible by the "
+                               f"split size {sections} (tensor shape {self.shape}); use tensor_split")
+        return self.tensor_split(sections, dim)
+
+    def hsplit(self, sections):
+        if self.ndim == 0:
+            raise RuntimeError("hsplit: expects at least a 1-dimensional tensor, got a 0-d one")
+        return self._split_evenly('hsplit', sections, 1 if self.ndim > 1 else 0)
+
+    def vsplit(self, sections):
+        if self.ndim < 2:
+            raise RuntimeError(f"vsplit: expects at least a 2-dimensional tensor, got shape {self.shape}")
+        return self._split_evenly('vsplit', sections, 0)
+
+    def dsplit(self, sections):
+        if self.ndim < 3:
+            raise RuntimeError(f"dsplit: expects at least a 3-dimensional tensor, got shape {self.shape}")
+        return self._split_evenly('dsplit', sections, 2)
+
+    def unbind(self, dim=0):
+        """The slices along dim, each without that dim."""
+        if self.ndim == 0:
+            raise RuntimeError("unbind: expects at least a 1-dimensional tensor, got a 0-d one")
+        axis = normalize_dim('unbind', dim, self.ndim)
+        pieces = S.Split.apply(self, sizes=(1,) * self.shape[axis], dim=axis)
+        return tuple(p.squeeze(axis) for p in pieces)
+
+    def narrow(self, dim, start, length):
+        """The slice [start, start + length) along dim (a view in torch; a copy-free slice here)."""
+        axis = normalize_dim('narrow', dim, self.ndim)
+        n = self.shape[axis]
+        start = builtins.int(start)
+        if start < 0:
+            start += n
+        if not (0 <= start <= n and 0 <= length and start + length <= n):
+            raise IndexError(f"narrow: start ({start}) + length ({length}) exceeds dim {axis} of size "
+                             f"{n} (tensor shape {self.shape})")
+        return I.GetItem.apply(self, index=(slice(None),) * axis + (slice(start, start + length),))
+
+    def select(self, dim, index):
+        """The slice at index along dim, without that dim: x.select(1, 2) is x[:, 2]."""
+        axis = normalize_dim('select', dim, self.ndim)
+        n = self.shape[axis]
+        if not -n <= index < n:
+            raise IndexError(f"select: index {index} is out of range for dim {axis} of size {n} "
+                             f"(tensor shape {self.shape})")
+        return I.GetItem.apply(self, index=(slice(None),) * axis + (builtins.int(index) % n,))
+
+    def movedim(self, source, destination):
+        """Move dims to new positions; the others keep their order."""
+        src = source if isinstance(source, (tuple, list)) else (source,)
+        dst = destination if isinstance(destination, (tuple, list)) else (destination,)
+        if len(src) != len(dst):
+            raise RuntimeError(f"movedim: source {source} and destination {destination} must have "
+                               f"the same number of dims")
+        src = [normalize_dim('movedim', d, self.ndim) for d in src]
+        dst = [normalize_dim('movedim', d, self.ndim) for d in dst]
+        if len(set(src)) != len(src) or len(set(dst)) != len(dst):
+            raise RuntimeError(f"movedim: repeated dim in source {source} or destination {destination}")
+        rest = iter([d for d in range(self.ndim) if d not in src])
+        placed = dict(zip(dst, src))
+        return S.Permute.apply(self, axes=tuple(placed[i] if i in placed else next(rest) for i in range(self.ndim)))
+
+    moveaxis = movedim
+
+    def swapaxes(self, axis0, axis1):
+        return self.transpose(axis0, axis1)
+
+    swapdims = swapaxes
+
+    def unflatten(self, dim, sizes):
+        """Split dim into several dims of the given sizes (one may be -1)."""
+        axis = normalize_dim('unflatten', dim, self.ndim)
+        return self.reshape(self.shape[:axis] + tuple(sizes) + self.shape[axis + 1:])
+
+    def view_as(self, other):
+        return self.reshape(other.shape)
+
+    reshape_as = view_as
+
+    def broadcast_to(self, *shape):
+        return self.expand(*shape)
+
+    def flip(self, *dims):
+        dims = _shape_args(dims)
+        axes = tuple(normalize_dim('flip', d, self.ndim) for d in dims)
+        if len(set(axes)) != len(axes):
+            raise RuntimeError(f"flip: dims {dims} has a repeated dim")
+        return S.Flip.apply(self, axes=axes if self.ndim else ())
+
+    def fliplr(self):
+        if self.ndim < 2:
+            raise RuntimeError(f"fliplr: input must be >= 2-d, got shape {self.shape}")
+        return self.flip(1)
+
+    def flipud(self):
+        if self.ndim < 1:
+            raise RuntimeError("flipud: input must be >= 1-d, got a 0-d tensor")
+        return self.flip(0)
+
+    def roll(self, shifts, dims=None):
+        """Shift elements along dims, wrapping around (dims=None: the flattened tensor)."""
+        if dims is None:
+            if not isinstance(shifts, numbers.Integral):
+                shifts = tuple(shifts)
+                if len(shifts) != 1:
+                    raise RuntimeError(f"roll: without dims, shifts must be one int, got {shifts}")
+                shifts = shifts[0]
+            return S.Roll.apply(self.reshape(-1), shifts=builtins.int(shifts), axes=0).reshape(self.shape)
+        shifts = tuple(shifts) if isinstance(shifts, (tuple, list)) else (shifts,)
+        dims = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
+        if len(shifts) != len(dims):
+            raise RuntimeError(f"roll: shifts {shifts} and dims {dims} must have the same length")
+        axes = tuple(normalize_dim('roll', d, self.ndim) for d in dims)
+        if self.ndim == 0:
+            return self.clone()
+        return S.Roll.apply(self, shifts=tuple(builtins.int(s) for s in shifts), axes=axes)
+
+    def repeat(self, *sizes):
+        """Copies of the whole tensor along each dim, as torch (NumPy's tile)."""
+        sizes = _shape_args(sizes)
+        if len(sizes) < self.ndim:
+            raise RuntimeError(f"repeat: the number of repeat dims ({len(sizes)}) cannot be smaller "
+                               f"than the tensor's number of dims ({self.ndim}, shape {self.shape})")
+        if any(n < 0 for n in sizes):
+            raise RuntimeError(f"repeat: repeats must be non-negative, got {sizes}")
+        x = self.reshape((1,) * (len(sizes) - self.ndim) + self.shape) if len(sizes) > self.ndim else self
+        return S.Tile.apply(x, reps=sizes)
+
+    def tile(self, *dims):
+        dims = _shape_args(dims)
+        return self.repeat((1,) * (self.ndim - len(dims)) + dims)
+
+    def repeat_interleave(self, repeats, dim=None, *, output_size=None):
+        """Each element (or slice along dim) repeated in place: [a, a, b, b, ...]."""
+        x = self.reshape(-1) if dim is None else self
+        axis = 0 if dim is None else normalize_dim('repeat_interleave', dim, self.ndim)
+        if x.ndim == 0:
+            x = x.reshape(1)
+        n = x.shape[axis]
+        if isinstance(repeats, Tensor):
+            reps = repeats.array.reshape(-1)
+            if reps.size == 1:
+                reps = builtins.int(reps[0])
+            elif reps.size != n:
+                raise RuntimeError(f"repeat_interleave: repeats has {reps.size} values but dim {axis} "
+                                   f"has size {n}; give one per slice or a single int")
+        else:
+            reps = builtins.int(repeats)
+        if (reps < 0 if isinstance(reps, builtins.int) else builtins.bool((reps < 0).any())):
+            raise RuntimeError("repeat_interleave: repeats must be non-negative")
+        return S.RepeatInterleave.apply(x, repeats=reps, axis=axis)
+
+    def diagonal(self, offset=0, dim1=0, dim2=1):
+        """The diagonal of the (dim1, dim2) planes (offset > 0: above), as the last dim."""
+        d1 = normalize_dim('diagonal', dim1, self.ndim)
+        d2 = normalize_dim('diagonal', dim2, self.ndim)
+        if d1 == d2:
+            raise RuntimeError(f"diagonal: dim1 and dim2 cannot be the same dim ({dim1}, {dim2})")
+        return S.Diagonal.apply(self, offset=builtins.int(offset), dim1=d1, dim2=d2)
+
+    def diag_embed(self, offset=0, dim1=-2, dim2=-1):
+        """Matrices with the last dim on their (dim1, dim2) diagonal, zeros elsewhere."""
+        d1 = normalize_dim('diag_embed', dim1, self.ndim + 1)
+        d2 = normalize_dim('diag_embed', dim2, self.ndim + 1)
+        if d1 == d2:
+            raise RuntimeError(f"diag_embed: dim1 and dim2 cannot be the same dim ({dim1}, {dim2})")
+        x = self.reshape(1) if self.ndim == 0 else self
+        return S.DiagEmbed.apply(x, offset=builtins.int(offset), dim1=d1, dim2=d2)
+
+    def diag(self, diagonal=0):
+        """1-D: the square matrix with it on a diagonal. 2-D: that diagonal."""
+        if self.ndim == 1:
+            return self.diag_embed(diagonal, 0, 1)
+        if self.ndim == 2:
+            return self.diagonal(diagonal)
+        raise RuntimeError(f"diag: expects a 1-D or 2-D tensor, got shape {self.shape}")
+
+    def trace(self):
+        if self.ndim != 2:
+            raise RuntimeError(f"trace: expects a matrix (2-D tensor), got shape {self.shape}")
+        return self.diagonal().sum()
+
+    def _triangle(self, op, diagonal, lower):
+        if self.ndim < 2:
+            raise RuntimeError(f"{op}: input must have at least 2 dims, got shape {self.shape}")
+        return S.Triangle.apply(self, diagonal=builtins.int(diagonal), lower=lower)
+
+    def tril(self, diagonal=0):
+        """The lower triangle of the last two dims (diagonal > 0 keeps more); differentiable."""
+        return self._triangle('tril', diagonal, lower=True)
+
+    def triu(self, diagonal=0):
+        return self._triangle('triu', diagonal, lower=False)
+
+    def outer(self, vec2):
+        """The outer product of two 1-D tensors: (n,) x (m,) -> (n, m)."""
+        vec2 = self._operand(vec2, 'outer')
+        if self.ndim != 1 or vec2.ndim != 1:
+            raise RuntimeError(f"outer: expects two 1-D tensors, got shapes {self.shape} and {vec2.shape}")
+        return self.reshape(-1, 1) * vec2.reshape(1, -1)
+
+    ger = outer
+
+    # ------------------------------------------------------------ new tensors like this one
+
+    def _new(self, fill, size, dtype, device, requires_grad):
+        t = Tensor._wrap(fill(self.xp if device is None else get_xp(normalize_device(device)),
+                              _shape_args(size), dtypes.to_dtype(dtype) or self.dtype))
+        return t.requires_grad_(True) if requires_grad else t
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        return self._new(lambda xp, s, d: xp.zeros(s, dtype=d), size, dtype, device, requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        return self._new(lambda xp, s, d: xp.ones(s, dtype=d), size, dtype, device, requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        return self._new(lambda xp, s, d: xp.empty(s, dtype=d), size, dtype, device, requires_grad)
+
+    def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
+        return self._new(lambda xp, s, d: xp.full(s, fill_value, dtype=d), (size,), dtype, device,
+                         requires_grad)
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        """A new tensor of data, with self's dtype and device unless given."""
+        t = Tensor(as_array(data, dtypes.to_dtype(dtype) or self.dtype, device or self.device))
+        return t.requires_grad_(True) if requires_grad else t
+
+    def nelement(self):
+        return self.numel()
 
     # ------------------------------------------------------------ matmul
 

@@ -1,4 +1,5 @@
-"""Reductions: sum, mean, var, max/min. `axes` is a tuple of non-negative ints.
+"""Reductions: sum, mean, var/std, prod, logsumexp, max/min. `axes` is a tuple of
+non-negative ints.
 
 Backward of a reduction: put the reduced axes back as size 1 (if keepdim was False)
 so the gradient broadcasts over the elements that were reduced.
@@ -22,6 +23,10 @@ def count(shape, axes):
     return n
 
 
+def drop_axes(shape, axes):
+    return tuple(n for i, n in enumerate(shape) if i not in axes)
+
+
 class Sum(Function):
     def forward(self, a, axes=None, keepdim=False):
         self.shape, self.axes, self.keepdim = a.shape, axes, keepdim
@@ -35,7 +40,11 @@ class Sum(Function):
 class Mean(Function):
     def forward(self, a, axes=None, keepdim=False):
         self.shape, self.axes, self.keepdim = a.shape, axes, keepdim
-        return xp_of(a).asarray(a.mean(axis=axes, keepdims=keepdim))
+        n = count(a.shape, axes)
+        # sum * (1/n), not a.mean(): the mean of an empty dim is NaN (as torch), without
+        # NumPy's "mean of empty slice" warning
+        total = a.sum(axis=axes, keepdims=keepdim)
+        return xp_of(a).asarray(total * a.dtype.type(1.0 / n if n else float('nan')))
 
     def backward(self, g):                       # each element contributed 1/n
         n = count(self.shape, self.axes)
@@ -44,21 +53,84 @@ class Mean(Function):
 
 
 class Var(Function):
-    """Variance with Bessel's correction by default (correction=1), as torch."""
+    """Variance with Bessel's correction by default (correction=1), as torch; with
+    root=True the standard deviation, whose gradient at a zero spread is 0 (as torch),
+    not 0/0."""
 
-    def forward(self, a, axes=None, keepdim=False, correction=1):
+    def forward(self, a, axes=None, keepdim=False, correction=1, root=False):
+        xp = xp_of(a)
+        self.axes, self.keepdim, self.root = axes, keepdim, root
+        n = count(a.shape, axes)
+        mean = a.sum(axis=axes, keepdims=True) * a.dtype.type(1.0 / n if n else float('nan'))
+        centered = a - mean
+        self.divisor = max(n - correction, 0)
+        squares = (centered * centered).sum(axis=axes, keepdims=keepdim)
+        out = xp.asarray(squares * a.dtype.type(1.0 / self.divisor if self.divisor else float('nan')))
+        if root:
+            out = xp.sqrt(out)
+            self.save_for_backward(centered, out)
+        else:
+            self.save_for_backward(centered)
+        return out
+
+    def backward(self, g):
+        xp = xp_of(g)
+        scale = 1.0 / self.divisor if self.divisor else float('nan')
+        if not self.root:                        # d var / da_i = 2 (a_i - mean) / (n - c)
+            (centered,) = self.saved
+            return restore_reduced_axes(g, self.axes, self.keepdim) * centered * (2 * scale)
+        centered, std = self.saved               # d std / da_i = (a_i - mean) / ((n - c) std)
+        with_zero = std == 0
+        g = xp.where(with_zero, 0, g / xp.where(with_zero, 1, std))
+        return restore_reduced_axes(g, self.axes, self.keepdim) * centered * scale
+
+
+class Prod(Function):
+    """Product over one axis (or all, flattened by the caller). The gradient of each
+    element is the product of the others, exact where zeros are: out / a_i where
+    a_i != 0; where a_i is the only zero of its row, the product of the non-zeros."""
+
+    def forward(self, a, axis=0, keepdim=False):
+        xp = xp_of(a)
+        self.axis, self.keepdim = axis, keepdim
+        out = xp.asarray(a.prod(axis=axis, keepdims=True))
+        self.save_for_backward(a, out)
+        return out if keepdim else out.squeeze(axis)
+
+    def backward(self, g):
+        xp = xp_of(g)
+        a, out = self.saved
+        if not self.keepdim:
+            g = xp.expand_dims(g, self.axis)
+        zero = a == 0
+        zeros_in_row = zero.sum(axis=self.axis, keepdims=True)
+        nonzero_prod = xp.where(zero, 1, a).prod(axis=self.axis, keepdims=True)
+        others = xp.where(zero, xp.where(zeros_in_row == 1, nonzero_prod, 0),
+                          out / xp.where(zero, 1, a))
+        return (g * others).astype(a.dtype, copy=False)
+
+
+class LogSumExp(Function):
+    """log(sum(exp(a))) over axes, shifted by the max so exp cannot overflow."""
+
+    def forward(self, a, axes=None, keepdim=False):
         xp = xp_of(a)
         self.axes, self.keepdim = axes, keepdim
-        centered = a - a.mean(axis=axes, keepdims=True)
-        self.divisor = max(count(a.shape, axes) - correction, 0)
-        self.save_for_backward(centered)
-        squares = (centered * centered).sum(axis=axes, keepdims=keepdim)
-        return xp.asarray(squares * (1.0 / self.divisor if self.divisor else float('nan')))
+        if a.size == 0:                          # log(0) over an empty set, as torch
+            out = xp.full(drop_axes(a.shape, axes) if not keepdim else
+                          tuple(1 if i in axes else n for i, n in enumerate(a.shape)),
+                          -float('inf'), dtype=a.dtype)
+            self.save_for_backward(a, xp.expand_dims(out, axes) if not keepdim else out)
+            return out
+        shift = a.max(axis=axes, keepdims=True)
+        shift = xp.where(xp.isfinite(shift), shift, 0)   # all -inf (or an inf): no shift
+        with_dims = xp.log(xp.exp(a - shift).sum(axis=axes, keepdims=True)) + shift
+        self.save_for_backward(a, with_dims)
+        return with_dims if keepdim else with_dims.reshape(drop_axes(a.shape, axes))
 
-    def backward(self, g):                       # d var / da_i = 2 (a_i - mean) / (n - c)
-        (centered,) = self.saved
-        g = restore_reduced_axes(g, self.axes, self.keepdim)
-        return g * centered * (2.0 / self.divisor if self.divisor else float('nan'))
+    def backward(self, g):                       # the softmax of a over the axes
+        a, out = self.saved
+        return restore_reduced_axes(g, self.axes, self.keepdim) * xp_of(a).exp(a - out)
 
 
 class MaxMin(Function):
@@ -69,31 +141,10 @@ class MaxMin(Function):
         self.axes, self.keepdim = axes, keepdim
         out = a.max(axis=axes, keepdims=True) if largest else a.min(axis=axes, keepdims=True)
         self.save_for_backward(a == out)
-        return xp.asarray(out if keepdim else out.reshape(
-            tuple(n for i, n in enumerate(out.shape) if i not in axes)))
+        return xp.asarray(out if keepdim else out.reshape(drop_axes(out.shape, axes)))
 
     def backward(self, g):
         (hit,) = self.saved
         g = restore_reduced_axes(g, self.axes, self.keepdim)
         ties = hit.sum(axis=self.axes, keepdims=True)
         return g * hit / ties.astype(g.dtype)
-
-
-class TakeAlongDim(Function):
-    """Pick one element along `dim` at the given indices: max(dim)/min(dim) values."""
-
-    def forward(self, a, indices=None, dim=0, keepdim=False):
-        xp = xp_of(a)
-        self.shape, self.dim, self.keepdim = a.shape, dim, keepdim
-        self.save_for_backward(indices)                  # keepdim form, size 1 along dim
-        out = xp.take_along_axis(a, indices, axis=dim)
-        return out if keepdim else out.squeeze(dim)
-
-    def backward(self, g):                       # only the chosen element gets g
-        (indices,) = self.saved
-        xp = xp_of(g)
-        if not self.keepdim:
-            g = xp.expand_dims(g, self.dim)
-        positions = xp.arange(self.shape[self.dim]).reshape(
-            [-1 if i == self.dim else 1 for i in range(len(self.shape))])
-        return xp.where(positions == indices, g, g.dtype.type(0))

@@ -114,3 +114,116 @@ class ToDevice(Function):
 
     def backward(self, g):
         return to_device(g, self.in_device)
+
+
+class Flip(Function):
+    def forward(self, a, axes=()):
+        self.axes = axes
+        return xp_of(a).flip(a, axis=axes) if axes else a
+
+    def backward(self, g):                       # flipping twice is the identity
+        return xp_of(g).flip(g, axis=self.axes) if self.axes else g
+
+
+class Roll(Function):
+    """Shift elements along axes, wrapping around (axes=None: the flattened array)."""
+
+    def forward(self, a, shifts=(), axes=None):
+        self.shifts, self.axes = shifts, axes
+        return xp_of(a).roll(a, shifts, axis=axes)
+
+    def backward(self, g):
+        back = tuple(-s for s in self.shifts) if isinstance(self.shifts, tuple) else -self.shifts
+        return xp_of(g).roll(g, back, axis=self.axes)
+
+
+class Tile(Function):
+    """torch's repeat (NumPy's tile): reps[i] copies along axis i; `a` already has
+    len(reps) dims. Backward folds each axis into (copies, size) and sums the copies."""
+
+    def forward(self, a, reps=()):
+        self.shape, self.reps = a.shape, reps
+        return xp_of(a).tile(a, reps)
+
+    def backward(self, g):
+        folded = []
+        for r, n in zip(self.reps, self.shape):
+            folded += [r, n]
+        return g.reshape(folded).sum(axis=tuple(range(0, 2 * len(self.reps), 2)))
+
+
+class RepeatInterleave(Function):
+    """Each slice along axis repeated repeats[i] times in place ([a, a, b, b, ...])."""
+
+    def forward(self, a, repeats=None, axis=0):
+        self.n, self.repeats, self.axis = a.shape[axis], repeats, axis
+        return xp_of(a).repeat(a, repeats, axis=axis)
+
+    def backward(self, g):                       # sum each run of copies
+        xp = xp_of(g)
+        owner = xp.repeat(xp.arange(self.n), self.repeats)   # which input slice each came from
+        rows = xp.moveaxis(g, self.axis, 0)
+        grad = xp.zeros((self.n,) + rows.shape[1:], dtype=g.dtype)
+        xp.add.at(grad, owner, rows)
+        return xp.moveaxis(grad, 0, self.axis)
+
+
+def diagonal_index(shape, offset, dim1, dim2):
+    """(index into an array moved so dim1, dim2 are last, length of the diagonal)."""
+    xp_rows = max(-offset, 0)
+    xp_cols = max(offset, 0)
+    length = max(min(shape[dim1] - xp_rows, shape[dim2] - xp_cols), 0)
+    return xp_rows, xp_cols, length
+
+
+class Diagonal(Function):
+    """The diagonal a[..., i, i + offset] of the (dim1, dim2) planes, as the last axis."""
+
+    def forward(self, a, offset=0, dim1=0, dim2=1):
+        self.shape, self.offset, self.dims = a.shape, offset, (dim1, dim2)
+        return xp_of(a).diagonal(a, offset, dim1, dim2).copy()   # numpy's view is read-only
+
+    def backward(self, g):
+        return embed_diagonal(g, self.shape, self.offset, *self.dims)
+
+
+def embed_diagonal(g, shape, offset, dim1, dim2):
+    """Zeros of `shape` with g (the diagonal as its last axis) written on the diagonal."""
+    xp = xp_of(g)
+    out = xp.zeros(shape, dtype=g.dtype)
+    rows, cols, length = diagonal_index(shape, offset, dim1, dim2)
+    planes = xp.moveaxis(out, (dim1, dim2), (-2, -1))          # a view: writes reach out
+    i = xp.arange(length)
+    planes[..., i + rows, i + cols] = g
+    return out
+
+
+class DiagEmbed(Function):
+    """Matrices whose (dim1, dim2) diagonal at offset is a's last axis, zeros elsewhere."""
+
+    def forward(self, a, offset=0, dim1=-2, dim2=-1):
+        n = a.shape[-1] + abs(offset)
+        ndim = a.ndim + 1
+        d1, d2 = dim1 % ndim, dim2 % ndim
+        batch = list(a.shape[:-1])
+        shape = [0] * ndim
+        for d in range(ndim):
+            shape[d] = n if d in (d1, d2) else batch.pop(0)
+        self.offset, self.dims = offset, (d1, d2)
+        return embed_diagonal(a, tuple(shape), offset, d1, d2)
+
+    def backward(self, g):
+        return xp_of(g).diagonal(g, self.offset, *self.dims).copy()
+
+
+class Triangle(Function):
+    """tril (lower=True) or triu of the last two axes: the kept part passes its gradient."""
+
+    def forward(self, a, diagonal=0, lower=True):
+        self.diagonal, self.lower = diagonal, lower
+        xp = xp_of(a)
+        return xp.tril(a, diagonal) if lower else xp.triu(a, diagonal)
+
+    def backward(self, g):
+        xp = xp_of(g)
+        return xp.tril(g, self.diagonal) if self.lower else xp.triu(g, self.diagonal)
