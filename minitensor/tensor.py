@@ -9,6 +9,7 @@ options the ops expect, and applies torch's dtype promotion to operands
 printing.py, building arrays from Python data in arrays.py.
 """
 import builtins
+import math
 import numbers
 
 import numpy as np
@@ -1078,7 +1079,7 @@ class Tensor:
         return self._max_min(dim, keepdim, keepdims, largest=False, axis=axis)
 
     def _amax_amin(self, op, dim, keepdim, keepdims, axis, largest):
-        axes = normalize_dims(op, self._dim(dim, axis), self.ndim)
+        axes = normalize_dims(op, axis if axis is not None else dim, self.ndim)
         self._check_reduced_not_empty(op, axes)
         if not axes and self.array.size == 0 and self.ndim == 0:
             raise RuntimeError(f"{op}: the tensor is empty")
@@ -1153,6 +1154,8 @@ class Tensor:
     def softmax(self, dim=-1):
         self._float_only('softmax')
         axis = normalize_dim('softmax', dim, self.ndim)
+        if self.array.size == 0:             # nothing to normalize: an empty result, as torch
+            return S.Clone.apply(self)
         if self.ndim == 0:                   # one element along a virtual axis of size 1
             return self.reshape(1).softmax(0).reshape(())
         return N.Softmax.apply(self, dim=axis)
@@ -1160,6 +1163,8 @@ class Tensor:
     def log_softmax(self, dim=-1):
         self._float_only('log_softmax')
         axis = normalize_dim('log_softmax', dim, self.ndim)
+        if self.array.size == 0:
+            return S.Clone.apply(self)
         if self.ndim == 0:
             return self.reshape(1).log_softmax(0).reshape(())
         return N.LogSoftmax.apply(self, dim=axis)
@@ -1167,16 +1172,18 @@ class Tensor:
     # ------------------------------------------------------------ scans, sorting, counting
 
     def _scan_input(self, op, dim, dtype):
+        if dim is None:
+            raise TypeError(f"{op}: missing the dim to scan along (dim= or axis=)")
         x = self if dtype is None else self.to(dtype)
         if dtype is None and x.dtype.kind in 'bui':   # ints accumulate in int64, as torch
             x = x.to(dtypes.int64)
         return x, normalize_dim(op, dim, self.ndim)
 
-    def cumsum(self, dim, *, dtype=None, axis=None):
+    def cumsum(self, dim=None, *, dtype=None, axis=None):
         x, axis = self._scan_input('cumsum', self._dim(dim, axis), dtype)
         return C.Cumsum.apply(x.reshape(1), dim=0).reshape(()) if self.ndim == 0 else C.Cumsum.apply(x, dim=axis)
 
-    def cumprod(self, dim, *, dtype=None, axis=None):
+    def cumprod(self, dim=None, *, dtype=None, axis=None):
         x, axis = self._scan_input('cumprod', self._dim(dim, axis), dtype)
         return C.Cumprod.apply(x.reshape(1), dim=0).reshape(()) if self.ndim == 0 else C.Cumprod.apply(x, dim=axis)
 
@@ -1247,8 +1254,8 @@ class Tensor:
 
     def _median(self, op, dim, keepdim, ignore_nan):
         if dim is None:                           # the lower median of all elements, no index
-            if self.array.size == 0:
-                return Tensor._wrap(self.xp.asarray(float('nan'), dtype=self.dtype))
+            if self.array.size == 0:                 # NaN, still in the graph as torch
+                return self.reshape(-1).sum() * float('nan')
             return getattr(self.reshape(-1), op)(0).values
         return self._one_per_row(op, getattr(return_types, op), dim, keepdim,
                                  lambda a, ax: O.median_indices(a, ax, ignore_nan))
@@ -1266,14 +1273,21 @@ class Tensor:
 
     def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):
         """The distinct values (sorted), optionally with where each element went and counts."""
-        axis = None if dim is None else normalize_dim('unique', dim, self.ndim)
+        axis = self._unique_dim('unique', dim)
         values, inverse, counts = O.unique(self.array, axis)
         return self._unique_result(values, inverse, counts, return_inverse, return_counts)
 
     def unique_consecutive(self, return_inverse=False, return_counts=False, dim=None):
-        axis = None if dim is None else normalize_dim('unique_consecutive', dim, self.ndim)
+        axis = self._unique_dim('unique_consecutive', dim)
         values, inverse, counts = O.unique_consecutive(self.array, axis)
         return self._unique_result(values, inverse, counts, return_inverse, return_counts)
+
+    def _unique_dim(self, op, dim):
+        axis = None if dim is None else normalize_dim(op, dim, self.ndim)
+        if axis is not None and any(n == 0 for i, n in enumerate(self.shape) if i != axis):
+            raise RuntimeError(f"{op}: there are 0-sized dims other than dim {dim} in shape "
+                               f"{self.shape}, so unique slices along it are undefined")
+        return axis
 
     @staticmethod
     def _unique_result(values, inverse, counts, return_inverse, return_counts):
@@ -1295,7 +1309,7 @@ class Tensor:
         if w is not None and w.shape != self.shape:
             raise RuntimeError(f"bincount: weights of shape {tuple(w.shape)} must match the input {self.shape}")
         out = self.xp.bincount(self.array, weights=w, minlength=minlength)
-        if w is None:
+        if w is None or self.array.size == 0:     # torch: counts, even with weights, when empty
             return Tensor._wrap(out.astype(np.int64))
         return Tensor._wrap(out.astype(w.dtype if w.dtype.kind == 'f' else np.float64))
 
@@ -1523,6 +1537,9 @@ class Tensor:
             return self.reshape(1)
         s = normalize_dim('flatten', start_dim, self.ndim)
         e = normalize_dim('flatten', end_dim, self.ndim)
+        if s > e:
+            raise RuntimeError(f"flatten: start_dim ({start_dim}) cannot come after end_dim ({end_dim}) "
+                               f"for a tensor of shape {self.shape}")
         shape = self.shape[:s] + (-1,) + self.shape[e + 1:]
         return self.reshape(shape) if self.array.size else self.reshape(self.shape[:s] + (0,) + self.shape[e + 1:])
 
@@ -1590,12 +1607,15 @@ class Tensor:
 
     def split(self, split_size, dim=0):
         """Pieces of `split_size` along dim (the last may be smaller), or of the given sizes."""
+        if self.ndim == 0:
+            raise RuntimeError("split: expects at least a 1-dimensional tensor, got a 0-d one")
         axis = normalize_dim('split', dim, self.ndim)
         n = self.shape[axis]
         if isinstance(split_size, numbers.Integral):
-            if split_size <= 0:
+            if split_size <= 0 and not (split_size == 0 and n == 0):
                 raise ValueError(f"split: split_size must be positive, got {split_size}")
-            sizes = [builtins.min(split_size, n - s) for s in range(0, n, split_size)]
+            # an empty dim splits into one empty piece, as torch
+            sizes = [builtins.min(split_size, n - s) for s in range(0, n, split_size)] if n else [0]
         else:
             sizes = list(split_size)
             if builtins.sum(sizes) != n:
@@ -1609,6 +1629,8 @@ class Tensor:
         if self.ndim == 0:
             raise RuntimeError("chunk: expects at least a 1-dimensional tensor, got a 0-d one")
         n = self.shape[normalize_dim('chunk', dim, self.ndim)]
+        if n == 0:                            # torch: `chunks` empty pieces
+            return self.split([0] * chunks, dim)
         return self.split(builtins.max(1, -(-n // chunks)), dim)
 
     def tensor_split(self, indices_or_sections, dim=0):
@@ -1672,7 +1694,7 @@ class Tensor:
         if not (0 <= start <= n and 0 <= length and start + length <= n):
             raise IndexError(f"narrow: start ({start}) + length ({length}) exceeds dim {axis} of size "
                              f"{n} (tensor shape {self.shape})")
-        return I.GetItem.apply(self, index=(slice(None),) * axis + (slice(start, start + length),))
+        return I.GetItem.apply(self, index=I.TorchIndex((slice(None),) * axis + (slice(start, start + length),)))
 
     def select(self, dim, index):
         """The slice at index along dim, without that dim: x.select(1, 2) is x[:, 2]."""
@@ -1681,7 +1703,7 @@ class Tensor:
         if not -n <= index < n:
             raise IndexError(f"select: index {index} is out of range for dim {axis} of size {n} "
                              f"(tensor shape {self.shape})")
-        return I.GetItem.apply(self, index=(slice(None),) * axis + (builtins.int(index) % n,))
+        return I.GetItem.apply(self, index=I.TorchIndex((slice(None),) * axis + (builtins.int(index) % n,)))
 
     def movedim(self, source, destination):
         """Move dims to new positions; the others keep their order."""
@@ -1708,7 +1730,14 @@ class Tensor:
     def unflatten(self, dim, sizes):
         """Split dim into several dims of the given sizes (one may be -1)."""
         axis = normalize_dim('unflatten', dim, self.ndim)
-        return self.reshape(self.shape[:axis] + tuple(sizes) + self.shape[axis + 1:])
+        sizes = tuple(builtins.int(n) for n in sizes)
+        known = math.prod(n for n in sizes if n != -1)
+        if sizes.count(-1) == 1 and known:       # infer -1 from this dim alone (an empty dim too)
+            sizes = tuple(self.shape[axis] // known if n == -1 else n for n in sizes)
+        if math.prod(sizes) != self.shape[axis]:
+            raise RuntimeError(f"unflatten: sizes {sizes} do not multiply to the size {self.shape[axis]} "
+                               f"of dim {dim} (tensor shape {self.shape})")
+        return self.reshape(self.shape[:axis] + sizes + self.shape[axis + 1:])
 
     def view_as(self, other):
         return self.reshape(other.shape)

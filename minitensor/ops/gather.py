@@ -147,7 +147,8 @@ class IndexSelect(Function):
     def backward(self, g):                       # slices picked k times get k contributions
         xp = xp_of(g)
         rows = _rows_first(g, self.dim)
-        summed = index_add_rows(self.shape[self.dim], self.index, rows.reshape(rows.shape[0], -1))
+        summed = index_add_rows(self.shape[self.dim], self.index,
+                                rows.reshape(rows.shape[0], math.prod(rows.shape[1:])))
         return xp.moveaxis(summed.reshape((self.shape[self.dim],) + rows.shape[1:]), 0, self.dim)
 
 

@@ -40,11 +40,12 @@ class Norm(Function):
         p = self.p
         if p == 0:
             return xp.zeros_like(a)
+        sign = xp.where(xp.isnan(a), 0, xp.sign(a))   # torch's sign(NaN) is 0
         if p == 1:
-            return g * xp.sign(a)
+            return g * sign
         if abs(p) == math.inf:                   # like amax of |a|: ties share equally
             hit = abs(a) == out
-            return g * xp.sign(a) * hit / hit.sum(axis=self.axes, keepdims=True)
+            return g * sign * hit / hit.sum(axis=self.axes, keepdims=True)
         zero_norm = out == 0
         safe = xp.where(zero_norm, 1, out)
         if p == 2:

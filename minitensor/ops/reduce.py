@@ -63,9 +63,14 @@ class Var(Function):
         n = count(a.shape, axes)
         mean = a.sum(axis=axes, keepdims=True) * a.dtype.type(1.0 / n if n else float('nan'))
         centered = a - mean
-        self.divisor = max(n - correction, 0)
-        squares = (centered * centered).sum(axis=axes, keepdims=keepdim)
-        out = xp.asarray(squares * a.dtype.type(1.0 / self.divisor if self.divisor else float('nan')))
+        # torch divides by max(n - correction, 0) going forward (x / 0: inf, or NaN for 0 / 0)
+        # and by the signed n - correction going backward
+        self.signed_divisor = n - correction
+        squares = xp.asarray((centered * centered).sum(axis=axes, keepdims=keepdim))
+        if n - correction > 0:
+            out = squares * a.dtype.type(1.0 / (n - correction))
+        else:
+            out = xp.where(squares > 0, a.dtype.type(float('inf')), a.dtype.type(float('nan')))
         if root:
             out = xp.sqrt(out)
             self.save_for_backward(centered, out)
@@ -75,13 +80,14 @@ class Var(Function):
 
     def backward(self, g):
         xp = xp_of(g)
-        scale = 1.0 / self.divisor if self.divisor else float('nan')
-        if not self.root:                        # d var / da_i = 2 (a_i - mean) / (n - c)
+        if self.root:                            # d std = d var / (2 std); 0 where std is 0
+            centered, std = self.saved
+            zero = std == 0
+            g = xp.where(zero, 0, g / (2 * xp.where(zero, 1, std)))
+        else:
             (centered,) = self.saved
-            return restore_reduced_axes(g, self.axes, self.keepdim) * centered * (2 * scale)
-        centered, std = self.saved               # d std / da_i = (a_i - mean) / ((n - c) std)
-        with_zero = std == 0
-        g = xp.where(with_zero, 0, g / xp.where(with_zero, 1, std))
+        # d var / da_i = 2 (a_i - mean) / (n - c)
+        scale = 2.0 / self.signed_divisor if self.signed_divisor else float('inf')
         return restore_reduced_axes(g, self.axes, self.keepdim) * centered * scale
 
 

@@ -69,6 +69,8 @@ class Cumprod(Function):
     def backward(self, g):
         xp = xp_of(g)
         x, out = (xp.moveaxis(v, self.dim, -1) for v in self.saved)
+        if x.shape[-1] == 1:                     # out = a: no division (a may be inf), as torch
+            return g
         g = xp.moveaxis(g, self.dim, -1)
         n = x.shape[-1]
         is_zero = x == 0

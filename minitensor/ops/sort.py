@@ -6,6 +6,8 @@ indices by ops.gather.Gather, whose backward scatter-adds: one backward for all 
 Indices are int64 and come back in the keepdim form (size 1 along dim) where one
 index per row is picked.
 """
+import math
+
 from ..backend import xp_of
 
 
@@ -68,7 +70,7 @@ def unique_consecutive(a, dim=None):
         rows = a.reshape(-1, 1)
     else:
         moved = xp.moveaxis(a, dim, 0)
-        rows = moved.reshape(moved.shape[0], -1)
+        rows = moved.reshape(moved.shape[0], math.prod(moved.shape[1:]))
     n = rows.shape[0]
     starts = xp.ones(n, dtype=bool)
     if n > 1:
