@@ -1006,19 +1006,20 @@ class Tensor:
         return R.Var.apply(self, axes=axes, keepdim=self._keepdim(keepdim, keepdims),
                            correction=correction, root=root)
 
-    def var(self, dim=None, keepdim=False, *, unbiased=None, correction=None, keepdims=False, axis=None):
+    # torch's positional order is (dim, unbiased, keepdim): x.std(0, True) is unbiased
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None, keepdims=False, axis=None):
         """Variance with Bessel's correction unless correction=0 / unbiased=False."""
         return self._var('var', dim, keepdim, unbiased, correction, keepdims, axis, root=False)
 
-    def std(self, dim=None, keepdim=False, *, unbiased=None, correction=None, keepdims=False, axis=None):
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None, keepdims=False, axis=None):
         return self._var('std', dim, keepdim, unbiased, correction, keepdims, axis, root=True)
 
-    def var_mean(self, dim=None, keepdim=False, *, unbiased=None, correction=None, axis=None):
-        return (self.var(dim, keepdim, unbiased=unbiased, correction=correction, axis=axis),
+    def var_mean(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None):
+        return (self.var(dim, unbiased, keepdim, correction=correction, axis=axis),
                 self.mean(self._dim(dim, axis) if not isinstance(dim, builtins.bool) else None, keepdim))
 
-    def std_mean(self, dim=None, keepdim=False, *, unbiased=None, correction=None, axis=None):
-        return (self.std(dim, keepdim, unbiased=unbiased, correction=correction, axis=axis),
+    def std_mean(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None):
+        return (self.std(dim, unbiased, keepdim, correction=correction, axis=axis),
                 self.mean(self._dim(dim, axis) if not isinstance(dim, builtins.bool) else None, keepdim))
 
     def prod(self, dim=None, keepdim=False, *, dtype=None, axis=None):
@@ -1208,16 +1209,16 @@ class Tensor:
     def cummin(self, dim, *, axis=None):
         return self._cum_extreme('cummin', self._dim(dim, axis), largest=False)
 
-    def sort(self, dim=-1, descending=False, *, stable=False):
+    def sort(self, dim=-1, descending=False, *, stable=False, axis=None):
         """(values, indices) along dim; always stable here (stable=True is torch's promise)."""
-        axis = normalize_dim('sort', dim, self.ndim)
+        axis = normalize_dim('sort', dim if axis is None else axis, self.ndim)
         if self.ndim == 0:
             return return_types.sort(self.clone(), Tensor._wrap(self.xp.zeros((), dtype=np.int64)))
         indices = O.sort_indices(self.array, axis, descending)
         return return_types.sort(G.Gather.apply(self, index=indices, dim=axis), Tensor._wrap(indices))
 
-    def argsort(self, dim=-1, descending=False, *, stable=False):
-        return self.sort(dim, descending, stable=stable).indices
+    def argsort(self, dim=-1, descending=False, *, stable=False, axis=None):
+        return self.sort(dim, descending, stable=stable, axis=axis).indices
 
     def msort(self):
         return self.sort(0).values
@@ -1260,12 +1261,12 @@ class Tensor:
         return self._one_per_row(op, getattr(return_types, op), dim, keepdim,
                                  lambda a, ax: O.median_indices(a, ax, ignore_nan))
 
-    def median(self, dim=None, keepdim=False):
+    def median(self, dim=None, keepdim=False, *, axis=None):
         """The lower median (of two middle values, the smaller), as torch."""
-        return self._median('median', dim, keepdim, ignore_nan=False)
+        return self._median('median', self._dim(dim, axis), keepdim, ignore_nan=False)
 
-    def nanmedian(self, dim=None, keepdim=False):
-        return self._median('nanmedian', dim, keepdim, ignore_nan=True)
+    def nanmedian(self, dim=None, keepdim=False, *, axis=None):
+        return self._median('nanmedian', self._dim(dim, axis), keepdim, ignore_nan=True)
 
     def mode(self, dim=-1, keepdim=False):
         """The most frequent value along dim (the smallest of equally frequent ones)."""

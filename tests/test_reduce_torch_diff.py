@@ -309,6 +309,21 @@ TABLE = [
     Op('einsum_list', lambda L, a, b: L.einsum('i,i->', [a, b]), shapes=VEC.map(lambda t: t * 2)),
     Op('einsum_attention', lambda L, q, k: L.einsum('bhqd,bhkd->bhqk', q, k),
        shapes=st.tuples(*[st.integers(1, 3)] * 3).map(lambda s: ((2, s[0], s[1], s[2]), (2, s[0], 3, s[2])))),
+    Op('std_positional_unbiased', lambda L, x: x.std(-1, False, True), shapes=R1),
+    Op('var_positional_unbiased', lambda L, x: L.var(x, 0, True), shapes=R1),
+    Op('sort_axis', lambda L, x: x.sort(axis=0, descending=True).values, shapes=R1, **NO_NAN),
+    Op('median_axis', lambda L, x: x.median(axis=-1).values, shapes=NON_EMPTY1, **NO_NAN),
+    # ---- creation
+    Op('linspace', lambda L: L.linspace(-1, 2, 7, dtype=L.float64), shapes=st.just(())),
+    Op('logspace', lambda L: L.logspace(0, 2, 5, base=2, dtype=L.float64), shapes=st.just(())),
+    Op('eye', lambda L: L.eye(2, 3, dtype=L.float64), shapes=st.just(())),
+    Op('arange_float', lambda L: L.arange(0, 1, 0.25), shapes=st.just(())),
+    Op('full', lambda L: L.full((2, 3), 1.5), shapes=st.just(())),
+    Op('tril_indices', lambda L: L.tril_indices(3, 4, 1), shapes=st.just(())),
+    Op('triu_indices', lambda L: L.triu_indices(4, 3, -1), shapes=st.just(())),
+    Op('new_full', lambda L, x: x.new_full((2,), 3.0), shapes=R1),
+    Op('new_tensor', lambda L, x: x.new_tensor([1, 2]), shapes=R1),
+    Op('zeros_like', lambda L, x: L.zeros_like(x) + L.ones_like(x) + L.full_like(x, 2.0)),
     # ---- softmax over nothing
     Op('softmax_empty_dim', lambda L, x: x[..., :0].softmax(-1), shapes=R1),
 ]
