@@ -100,7 +100,10 @@ class Einsum(Function):
         self.terms, self.out = terms, out
         self.save_for_backward(*arrays)
         spec = ','.join(terms) + '->' + out
-        return xp_of(arrays[0]).asarray(xp_of(arrays[0]).einsum(spec, *arrays))
+        xp = xp_of(arrays[0])
+        result = xp.asarray(xp.einsum(spec, *arrays))
+        # NumPy returns a view for a pure permutation ('ij->ji'); the result owns its memory
+        return result.copy() if any(xp.shares_memory(result, a) for a in arrays) else result
 
     def backward(self, g):
         xp = xp_of(g)

@@ -119,7 +119,7 @@ class ToDevice(Function):
 class Flip(Function):
     def forward(self, a, axes=()):
         self.axes = axes
-        return xp_of(a).flip(a, axis=axes) if axes else a
+        return xp_of(a).flip(a, axis=axes).copy() if axes else a.copy()   # a copy, as torch
 
     def backward(self, g):                       # flipping twice is the identity
         return xp_of(g).flip(g, axis=self.axes) if self.axes else g
@@ -169,11 +169,10 @@ class RepeatInterleave(Function):
 
 
 def diagonal_index(shape, offset, dim1, dim2):
-    """(index into an array moved so dim1, dim2 are last, length of the diagonal)."""
-    xp_rows = max(-offset, 0)
-    xp_cols = max(offset, 0)
-    length = max(min(shape[dim1] - xp_rows, shape[dim2] - xp_cols), 0)
-    return xp_rows, xp_cols, length
+    """(first row, first column, length) of the offset diagonal of the (dim1, dim2) planes."""
+    rows, cols = max(-offset, 0), max(offset, 0)
+    length = max(min(shape[dim1] - rows, shape[dim2] - cols), 0)
+    return min(rows, shape[dim1]), min(cols, shape[dim2]), length
 
 
 class Diagonal(Function):
@@ -181,7 +180,13 @@ class Diagonal(Function):
 
     def forward(self, a, offset=0, dim1=0, dim2=1):
         self.shape, self.offset, self.dims = a.shape, offset, (dim1, dim2)
-        return xp_of(a).diagonal(a, offset, dim1, dim2).copy()   # numpy's view is read-only
+        # a writable view, as torch's (NumPy's own diagonal view is read-only): step along
+        # both axes at once from the diagonal's first element
+        xp = xp_of(a)
+        rows, cols, length = diagonal_index(a.shape, offset, dim1, dim2)
+        planes = xp.moveaxis(a, (dim1, dim2), (-2, -1))[..., rows:rows + length, cols:cols + length]
+        return xp.lib.stride_tricks.as_strided(
+            planes, planes.shape[:-2] + (length,), planes.strides[:-2] + (planes.strides[-2] + planes.strides[-1],))
 
     def backward(self, g):
         return embed_diagonal(g, self.shape, self.offset, *self.dims)
