@@ -1080,10 +1080,12 @@ class Tensor:
         return self._max_min(dim, keepdim, keepdims, largest=False, axis=axis)
 
     def _amax_amin(self, op, dim, keepdim, keepdims, axis, largest):
-        axes = normalize_dims(op, axis if axis is not None else dim, self.ndim)
+        dim = axis if axis is not None else dim
+        axes = normalize_dims(op, dim, self.ndim)
+        if self.array.size == 0 and (dim is None or dim == ()):
+            raise RuntimeError(f"{op}: the tensor of shape {self.shape} is empty; specify the dim to "
+                               f"reduce, one of non-zero size")
         self._check_reduced_not_empty(op, axes)
-        if not axes and self.array.size == 0 and self.ndim == 0:
-            raise RuntimeError(f"{op}: the tensor is empty")
         return R.MaxMin.apply(self, axes=axes, keepdim=self._keepdim(keepdim, keepdims), largest=largest)
 
     def amax(self, dim=(), keepdim=False, *, keepdims=False, axis=None):
@@ -1094,8 +1096,8 @@ class Tensor:
         return self._amax_amin('amin', dim, keepdim, keepdims, axis, largest=False)
 
     def aminmax(self, *, dim=None, keepdim=False):
-        if dim is None and self.array.size == 0:
-            raise RuntimeError(f"aminmax: the tensor of shape {self.shape} is empty")
+        if self.array.size == 0 and (dim is None or self.shape[normalize_dim('aminmax', dim, self.ndim)] == 0):
+            raise RuntimeError(f"aminmax: cannot compute over an empty dim (tensor shape {self.shape})")
         return return_types.aminmax(self.amin(dim if dim is not None else (), keepdim),
                                     self.amax(dim if dim is not None else (), keepdim))
 
@@ -1103,7 +1105,8 @@ class Tensor:
         dim = self._dim(dim, axis)
         if dim is None:
             if self.array.size == 0:
-                raise RuntimeError(f"{op}: the tensor of shape {self.shape} is empty")
+                raise IndexError(f"{op}: the tensor of shape {self.shape} is empty; specify a dim "
+                                 f"of non-zero size")
             flat = self.array.reshape(-1)
             return Tensor._wrap(self.xp.asarray(flat.argmax() if largest else flat.argmin()).astype(np.int64))
         axis = normalize_dim(op, dim, self.ndim)
@@ -1144,8 +1147,9 @@ class Tensor:
             raise ValueError(f"norm: p must be 'fro' or a number (inf, -inf and 0 included), got {p!r}; "
                              f"the nuclear norm is not supported")
         axes = normalize_dims('norm', self._dim(dim, axis), self.ndim)
-        if builtins.abs(p) == float('inf'):
-            x._check_reduced_not_empty('norm', axes)
+        if builtins.abs(p) == float('inf') and any(self.shape[a] == 0 for a in axes):
+            raise RuntimeError(f"norm: cannot compute the {p} norm over an empty dim (tensor shape "
+                               f"{self.shape}): the max/min of nothing is undefined")
         return L.Norm.apply(x, p=builtins.float(p), axes=axes, keepdim=keepdim)
 
     def dist(self, other, p=2):
