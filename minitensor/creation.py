@@ -231,6 +231,10 @@ def cat(tensors, dim=0):
     """Join tensors along an existing dim; all other dims must match."""
     tensors = _same_device_dtype('cat', list(tensors))
     ref = tensors[0]
+    for i, t in enumerate(tensors):
+        if t.ndim == 0:
+            raise RuntimeError(f"cat: zero-dimensional tensor (at position {i}) cannot be concatenated; "
+                               f"use mt.stack, or reshape it to (1,)")
     axis = normalize_dim('cat', dim, ref.ndim)
     for i, t in enumerate(tensors):
         if t.ndim != ref.ndim or any(a != b for j, (a, b) in enumerate(zip(t.shape, ref.shape)) if j != axis):

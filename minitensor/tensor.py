@@ -1096,8 +1096,11 @@ class Tensor:
         return self._amax_amin('amin', dim, keepdim, keepdims, axis, largest=False)
 
     def aminmax(self, *, dim=None, keepdim=False):
-        if self.array.size == 0 and (dim is None or self.shape[normalize_dim('aminmax', dim, self.ndim)] == 0):
-            raise RuntimeError(f"aminmax: cannot compute over an empty dim (tensor shape {self.shape})")
+        if dim is None and self.array.size == 0:
+            raise RuntimeError(f"aminmax: cannot compute over the empty tensor of shape {self.shape}; "
+                               f"specify a dim of non-zero size")
+        if dim is not None:
+            self._check_reduced_not_empty('aminmax', (normalize_dim('aminmax', dim, self.ndim),))
         return return_types.aminmax(self.amin(dim if dim is not None else (), keepdim),
                                     self.amax(dim if dim is not None else (), keepdim))
 
@@ -1160,7 +1163,7 @@ class Tensor:
         self._float_only('softmax')
         axis = normalize_dim('softmax', dim, self.ndim)
         if self.array.size == 0:             # nothing to normalize: an empty result, as torch
-            return S.Clone.apply(self)
+            return Clone.apply(self)
         if self.ndim == 0:                   # one element along a virtual axis of size 1
             return self.reshape(1).softmax(0).reshape(())
         return N.Softmax.apply(self, dim=axis)
@@ -1169,7 +1172,7 @@ class Tensor:
         self._float_only('log_softmax')
         axis = normalize_dim('log_softmax', dim, self.ndim)
         if self.array.size == 0:
-            return S.Clone.apply(self)
+            return Clone.apply(self)
         if self.ndim == 0:
             return self.reshape(1).log_softmax(0).reshape(())
         return N.LogSoftmax.apply(self, dim=axis)
