@@ -1366,10 +1366,11 @@ class Tensor:
                                    f"{self.shape}" + (f" or src {tuple(src_shape)}" if src_shape else "")
                                    + f" at dim {d} (only dim {axis} may be larger)")
         n = self.shape[axis] if self.ndim else 1
-        if idx.size and self.device == 'cpu' and (idx.min() < -n or idx.max() >= n):
-            raise IndexError(f"{op}: index {builtins.int(idx.max() if idx.max() >= n else idx.min())} "
-                             f"is out of bounds for dim {axis} with size {n}")
-        return axis, idx % builtins.max(n, 1)
+        if idx.size and self.device == 'cpu' and (idx.min() < 0 or idx.max() >= n):   # no negatives, as torch
+            raise G.IndexOutOfRangeError(
+                f"{op}: index {builtins.int(idx.max() if idx.max() >= n else idx.min())} is out of "
+                f"bounds for dim {axis} with size {n} (valid: 0 to {n - 1})")
+        return axis, idx
 
     def gather(self, dim, index, *, sparse_grad=False):
         """out[i][j] = self[index[i][j]][j] for dim 0 (index has self's number of dims)."""
@@ -1435,18 +1436,20 @@ class Tensor:
         axis, idx = self._along_dim_checked('scatter_reduce', dim, index, src.shape)
         return G.ScatterReduce.apply(self, src, index=idx, dim=axis, reduce=reduce, include_self=include_self)
 
-    def _slices_index(self, op, dim, index):
-        """(axis, 1-D index array with negatives wrapped) for index_select/add/copy/fill."""
+    def _slices_index(self, op, dim, index, negative_ok=False):
+        """(axis, 1-D index array) for index_select/add/copy/fill; as torch, only index_fill
+        accepts (and wraps) negative indices."""
         axis = normalize_dim(op, dim, self.ndim)
         idx = self._index_tensor(op, index)
         if idx.ndim > 1:
             raise IndexError(f"{op}: index must be 1-D (or 0-d), got shape {tuple(idx.shape)}")
         idx = idx.reshape(-1)
         n = self.shape[axis] if self.ndim else 1
-        if idx.size and self.device == 'cpu' and (idx.min() < -n or idx.max() >= n):
-            raise IndexError(f"{op}: index out of range: values must be in [{-n}, {n}) for dim "
-                             f"{axis} of size {n} (tensor shape {self.shape})")
-        return axis, idx % builtins.max(n, 1)
+        low = -n if negative_ok else 0
+        if idx.size and self.device == 'cpu' and (idx.min() < low or idx.max() >= n):
+            raise G.IndexOutOfRangeError(f"{op}: index out of range: values must be in [{low}, {n}) for "
+                                         f"dim {axis} of size {n} (tensor shape {self.shape})")
+        return axis, idx % builtins.max(n, 1) if negative_ok else idx
 
     def index_select(self, dim, index):
         axis, idx = self._slices_index('index_select', dim, index)
@@ -1473,7 +1476,7 @@ class Tensor:
         return G.IndexCopy.apply(self, source, index=idx, dim=axis)
 
     def index_fill(self, dim, index, value):
-        axis, idx = self._slices_index('index_fill', dim, index)
+        axis, idx = self._slices_index('index_fill', dim, index, negative_ok=True)
         return G.IndexCopy.apply(self, index=idx, dim=axis,
                                  value=value.item() if isinstance(value, Tensor) else value)
 

@@ -198,8 +198,13 @@ def test_clear_errors():
     x = mt.zeros(2, 3)
     with pytest.raises(RuntimeError, match="gather: index should have the same number of dims"):
         x.gather(1, idx([0, 1]))
-    with pytest.raises(IndexError, match="out of bounds for dim 1 with size 3"):
+    with pytest.raises(RuntimeError, match="gather: index 3 is out of bounds for dim 1 with size 3"):
         x.gather(1, idx([[0, 3]]))
+    with pytest.raises(RuntimeError, match="scatter_add: index -1 is out of bounds"):
+        x.scatter_add(1, idx([[-1]]), x)
+    with pytest.raises(RuntimeError, match=r"index_select: index out of range: values must be in \[0, 3\)"):
+        x.index_select(1, idx([-1]))
+    assert x.index_fill(1, idx([-1]), 2.0)[:, 2].tolist() == [2.0, 2.0]
     with pytest.raises(TypeError, match="index must be an integer"):
         x.index_select(0, mt.tensor([0.0]))
     with pytest.raises(RuntimeError, match="topk: k \\(4\\) is out of range"):
@@ -210,3 +215,26 @@ def test_clear_errors():
         mt.einsum('ij,jk', x)
     with pytest.raises(RuntimeError, match="repeat: the number of repeat dims"):
         x.repeat(2)
+
+
+def test_nodes_keep_arrays_only_through_save_for_backward():
+    """The engine's rule (tests/test_function_rules.py) over this file's Functions."""
+    from test_function_rules import _holds_array, _nodes
+    x, s = leaf(3, 4), leaf(3, 4)
+    i = idx([[0, 1, 1, 3], [2, 2, 0, 1], [3, 0, 0, 0]])
+    h = (x.gather(1, i) + x.scatter(1, i, s) + x.scatter_add(1, i, s) + x.scatter_reduce(1, i, s, 'prod')
+         + x.index_select(1, idx([3, 2, 1, 0])) + x.index_add(0, idx([0, 0, 1]), s) + x.index_copy(0, idx([2, 1, 0]), s)
+         + x.masked_scatter(x > 0, s) + x.take(i) + x.cumprod(1) + x.logcumsumexp(0) + x.cummax(1).values
+         + x.sort(1).values + x.repeat_interleave(idx([1, 1, 1]), 0) + x.flip(0).roll(1, 1).tril() + x.prod(0)
+         + x.norm(3, 0) + x.logsumexp(0) + x.std(0) + mt.einsum('ij,ij->ij', x, s) + x.diagonal().sum()
+         + x.diag_embed().sum((1, 2))[:, None] + x.repeat(1, 1))
+    loss = h.sum() + x.masked_select(x > 0).sum()
+    nodes = _nodes(loss)
+    assert len(nodes) > 25
+    for fn in nodes:
+        for name, value in vars(fn).items():
+            assert name in ('saved', 'saved_versions') or not _holds_array(value), \
+                f"{fn.name}.{name} holds an array outside save_for_backward"
+    loss.backward()
+    for fn in nodes:
+        assert not fn.saved, f"{fn.name} kept its saved arrays after backward"

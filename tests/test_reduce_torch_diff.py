@@ -330,6 +330,11 @@ TABLE = [
     Op('new_full', lambda L, x: x.new_full((2,), 3.0), shapes=R1),
     Op('new_tensor', lambda L, x: x.new_tensor([1, 2]), shapes=R1),
     Op('zeros_like', lambda L, x: L.zeros_like(x) + L.ones_like(x) + L.full_like(x, 2.0)),
+    Op('gather_out_of_bounds', lambda L, x: x.gather(-1, gather_index(L, x, -1, 2) + x.shape[-1]), shapes=NE1),
+    Op('gather_negative', lambda L, x: x.gather(-1, gather_index(L, x, -1, 2) - 1), shapes=NE1),
+    Op('index_select_negative', lambda L, x: x.index_select(0, L.tensor([-1])), shapes=NE1),
+    Op('index_fill_negative', lambda L, x: x.index_fill(0, L.tensor([-1]), 0.5), shapes=NE1),
+    Op('take_negative', lambda L, x: x.take(L.tensor([-1, 0])), shapes=NE1),
     Op('cat_0d', lambda L, a, b: L.cat([a.sum(), b.sum()]), shapes=st.just(((), ()))),
     # ---- softmax over nothing
     Op('softmax_empty_dim', lambda L, x: x[..., :0].softmax(-1), shapes=R1),

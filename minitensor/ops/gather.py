@@ -9,6 +9,11 @@ from ..autograd import Function
 from ..backend import index_add_rows, reduce_at, scatter_add, xp_of
 
 
+class IndexOutOfRangeError(IndexError, RuntimeError):
+    """An index outside its dim. torch raises RuntimeError from most index kernels and
+    IndexError from some (index_select of a 1-D tensor): this is both, so either except works."""
+
+
 def along_dim(index, dim):
     """The advanced index that picks a[i0, .., index[i0, .., ik], .., ik]: index at dim,
     an open grid (arange shaped to broadcast) for every other axis."""
@@ -38,11 +43,13 @@ class Gather(Function):
     values of sort/topk/max(dim)/median/mode picked by their indices."""
 
     def forward(self, a, index=None, dim=0):
-        self.shape, self.where = a.shape, along_dim(index, dim)
-        return a[self.where]
+        self.shape, self.dim = a.shape, dim
+        self.save_for_backward(index)
+        return a[along_dim(index, dim)]
 
     def backward(self, g):
-        return scatter_add(xp_of(g).zeros(self.shape, dtype=g.dtype), self.where, g)
+        (index,) = self.saved
+        return scatter_add(xp_of(g).zeros(self.shape, dtype=g.dtype), along_dim(index, self.dim), g)
 
 
 class Scatter(Function):
@@ -50,28 +57,31 @@ class Scatter(Function):
     when `value` is given. With repeated indices one of the writes wins, as torch."""
 
     def forward(self, a, *src, index=None, dim=0, value=None):
-        self.where, self.src_shape = along_dim(index, dim), src[0].shape if src else None
+        self.dim, self.src_shape = dim, src[0].shape if src else None
+        self.save_for_backward(index)
         out = a.copy()
-        out[self.where] = src[0][leading_block(index.shape)] if src else value
+        out[along_dim(index, dim)] = src[0][leading_block(index.shape)] if src else value
         return out
 
     def backward(self, g):
+        where = along_dim(self.saved[0], self.dim)
         ga = g.copy()
-        ga[self.where] = 0                       # overwritten: no gradient to a there
+        ga[where] = 0                            # overwritten: no gradient to a there
         if self.src_shape is None:
             return ga
-        return ga, padded_to(g[self.where], self.src_shape)
+        return ga, padded_to(g[where], self.src_shape)
 
 
 class ScatterAdd(Function):
     """out = a with src added at the indices; repeated indices all add."""
 
     def forward(self, a, src, index=None, dim=0):
-        self.where, self.src_shape = along_dim(index, dim), src.shape
-        return scatter_add(a.copy(), self.where, src[leading_block(index.shape)])
+        self.dim, self.src_shape = dim, src.shape
+        self.save_for_backward(index)
+        return scatter_add(a.copy(), along_dim(index, dim), src[leading_block(index.shape)])
 
     def backward(self, g):
-        return g, padded_to(g[self.where], self.src_shape)
+        return g, padded_to(g[along_dim(self.saved[0], self.dim)], self.src_shape)
 
 
 class ScatterReduce(Function):
@@ -82,7 +92,7 @@ class ScatterReduce(Function):
         xp = xp_of(a)
         where = along_dim(index, dim)
         src = src[leading_block(index.shape)]
-        self.where, self.src_shape, self.reduce, self.include_self = where, src.shape, reduce, include_self
+        self.dim, self.src_shape, self.reduce, self.include_self = dim, src.shape, reduce, include_self
         hits = scatter_add(xp.zeros(a.shape, dtype=xp.int64), where, xp.ones(index.shape, xp.int64))
         sent = hits > 0                          # places that receive at least one value
         out = a.copy()
@@ -97,34 +107,35 @@ class ScatterReduce(Function):
         if reduce == 'mean':
             divided = out / xp.maximum(counts, 1)
             out = xp.where(sent, divided if a.dtype.kind == 'f' else divided // 1, a).astype(a.dtype)
-        self.save_for_backward(a, src, out, sent, counts)
+        self.save_for_backward(a, src, out, sent, counts, index)
         return out
 
     def backward(self, g):
         xp = xp_of(g)
-        a, src, out, sent, counts = self.saved
+        a, src, out, sent, counts, index = self.saved
+        where = along_dim(index, self.dim)
         keep_self = self.include_self or None    # what of g reaches a at the places sent to
         if self.reduce == 'sum':
-            ga, gsrc = g, g[self.where]
+            ga, gsrc = g, g[where]
         elif self.reduce == 'mean':
             per = g / xp.maximum(counts, 1)
-            ga, gsrc = xp.where(sent, per, g), per[self.where]
+            ga, gsrc = xp.where(sent, per, g), per[where]
         elif self.reduce == 'prod':              # d/de of a product: the product of the others
             zero_src = src == 0
-            zeros = scatter_add(((a == 0) & bool(self.include_self)).astype(xp.int64), self.where,
+            zeros = scatter_add(((a == 0) & bool(self.include_self)).astype(xp.int64), where,
                                 zero_src.astype(xp.int64))
             nonzero = xp.where((a == 0) | (not self.include_self), 1, a)
-            reduce_at('multiply', nonzero, self.where, xp.where(zero_src, 1, src))
+            reduce_at('multiply', nonzero, where, xp.where(zero_src, 1, src))
             def others(e, o, z, nz):
                 return xp.where(e == 0, xp.where(z == 1, nz, 0), o / xp.where(e == 0, 1, e))
             ga = g * others(a, out, zeros, nonzero)
-            gsrc = g[self.where] * others(src, out[self.where], zeros[self.where], nonzero[self.where])
+            gsrc = g[where] * others(src, out[where], zeros[where], nonzero[where])
         else:                                    # amax/amin: ties share the gradient equally
             hit_self = (a == out) & bool(self.include_self)
-            hit_src = src == out[self.where]
-            ties = scatter_add(hit_self.astype(g.dtype), self.where, hit_src.astype(g.dtype))
+            hit_src = src == out[where]
+            ties = scatter_add(hit_self.astype(g.dtype), where, hit_src.astype(g.dtype))
             per = g / xp.where(ties == 0, 1, ties)
-            ga, gsrc = per * hit_self, per[self.where] * hit_src
+            ga, gsrc = per * hit_self, per[where] * hit_src
             keep_self = True
         if keep_self is None:                    # a's value was not part of the reduction
             ga = xp.where(sent, 0, g)
@@ -141,13 +152,14 @@ class IndexSelect(Function):
     """The slices index[0], index[1], ... of a along dim (repeats allowed)."""
 
     def forward(self, a, index=None, dim=0):
-        self.shape, self.index, self.dim = a.shape, index, dim
+        self.shape, self.dim = a.shape, dim
+        self.save_for_backward(index)
         return xp_of(a).take(a, index, axis=dim)
 
     def backward(self, g):                       # slices picked k times get k contributions
         xp = xp_of(g)
         rows = _rows_first(g, self.dim)
-        summed = index_add_rows(self.shape[self.dim], self.index,
+        summed = index_add_rows(self.shape[self.dim], self.saved[0],
                                 rows.reshape(rows.shape[0], math.prod(rows.shape[1:])))
         return xp.moveaxis(summed.reshape((self.shape[self.dim],) + rows.shape[1:]), 0, self.dim)
 
@@ -156,13 +168,14 @@ class IndexAdd(Function):
     """a with alpha * source's slices added at index along dim."""
 
     def forward(self, a, source, index=None, dim=0, alpha=1):
-        self.index, self.dim, self.alpha = index, dim, alpha
+        self.dim, self.alpha = dim, alpha
+        self.save_for_backward(index)
         out = a.copy()
         scatter_add(_rows_first(out, dim), index, _rows_first(source * alpha if alpha != 1 else source, dim))
         return out
 
     def backward(self, g):
-        picked = xp_of(g).take(g, self.index, axis=self.dim)
+        picked = xp_of(g).take(g, self.saved[0], axis=self.dim)
         return g, picked * self.alpha if self.alpha != 1 else picked
 
 
@@ -170,29 +183,32 @@ class IndexCopy(Function):
     """a with the slices at index along dim replaced by source's (or by `value`: index_fill)."""
 
     def forward(self, a, *source, index=None, dim=0, value=None):
-        self.index, self.dim, self.has_source = index, dim, bool(source)
+        self.dim, self.has_source = dim, bool(source)
+        self.save_for_backward(index)
         out = a.copy()
         _rows_first(out, dim)[index] = _rows_first(source[0], dim) if source else value
         return out
 
     def backward(self, g):
+        (index,) = self.saved
         ga = g.copy()
-        _rows_first(ga, self.dim)[self.index] = 0
+        _rows_first(ga, self.dim)[index] = 0
         if not self.has_source:
             return ga
-        return ga, xp_of(g).take(g, self.index, axis=self.dim)
+        return ga, xp_of(g).take(g, index, axis=self.dim)
 
 
 class MaskedSelect(Function):
     """The elements of a where mask is True, as a 1-D array (a and mask already broadcast)."""
 
     def forward(self, a, mask=None):
-        self.shape, self.mask = a.shape, mask
+        self.shape = a.shape
+        self.save_for_backward(mask)
         return a[mask]
 
     def backward(self, g):
         grad = xp_of(g).zeros(self.shape, dtype=g.dtype)
-        grad[self.mask] = g                      # each selected element appears once
+        grad[self.saved[0]] = g                      # each selected element appears once
         return grad
 
 
@@ -200,7 +216,8 @@ class MaskedScatter(Function):
     """a with its masked places filled, in order, by source's first elements."""
 
     def forward(self, a, source, mask=None):
-        self.mask, self.src_shape = mask, source.shape
+        self.src_shape = source.shape
+        self.save_for_backward(mask)
         self.n = int(mask.sum())
         out = a.copy()
         out[mask] = source.reshape(-1)[:self.n]
@@ -209,17 +226,19 @@ class MaskedScatter(Function):
     def backward(self, g):
         xp = xp_of(g)
         gsrc = xp.zeros(math.prod(self.src_shape), dtype=g.dtype)
-        gsrc[:self.n] = g[self.mask]
-        return xp.where(self.mask, 0, g), gsrc.reshape(self.src_shape)
+        (mask,) = self.saved
+        gsrc[:self.n] = g[mask]
+        return xp.where(mask, 0, g), gsrc.reshape(self.src_shape)
 
 
 class Take(Function):
     """a viewed as 1-D, picked at index (any shape)."""
 
     def forward(self, a, index=None):
-        self.shape, self.index = a.shape, index
+        self.shape = a.shape
+        self.save_for_backward(index)
         return a.reshape(-1)[index]
 
     def backward(self, g):
-        flat = index_add_rows(math.prod(self.shape), self.index.reshape(-1), g.reshape(-1))
+        flat = index_add_rows(math.prod(self.shape), self.saved[0].reshape(-1), g.reshape(-1))
         return flat.reshape(self.shape)

@@ -156,12 +156,15 @@ class RepeatInterleave(Function):
     """Each slice along axis repeated repeats[i] times in place ([a, a, b, b, ...])."""
 
     def forward(self, a, repeats=None, axis=0):
-        self.n, self.repeats, self.axis = a.shape[axis], repeats, axis
+        self.n, self.axis = a.shape[axis], axis
+        self.save_for_backward(repeats if hasattr(repeats, 'shape') else None)
+        self.repeats = None if hasattr(repeats, 'shape') else repeats   # an int, or saved above
         return xp_of(a).repeat(a, repeats, axis=axis)
 
     def backward(self, g):                       # sum each run of copies
         xp = xp_of(g)
-        owner = xp.repeat(xp.arange(self.n), self.repeats)   # which input slice each came from
+        repeats = self.saved[0] if self.repeats is None else self.repeats
+        owner = xp.repeat(xp.arange(self.n), repeats)   # which input slice each came from
         rows = xp.moveaxis(g, self.axis, 0)
         grad = xp.zeros((self.n,) + rows.shape[1:], dtype=g.dtype)
         xp.add.at(grad, owner, rows)
