@@ -40,6 +40,7 @@ def main():
     ap.add_argument('--bucket-cap-mb', type=float, default=25, help="DDP's bucket size")
     args = ap.parse_args()
 
+    mt.backends.tune_cpu_allocator()      # as gpt.train: glibc keeps freed blocks (no page faults)
     cfg = make_preset(args.preset)
     batch = args.batch_size or cfg.batch_size
     mt.backends.allow_tf32 = args.tf32
