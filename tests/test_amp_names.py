@@ -151,3 +151,41 @@ def test_state_dict_round_trip():
     assert b.state_dict() == a.state_dict()
     b.update(new_scale=32.0)
     assert b.get_scale() == 32.0
+
+
+def test_a_nanogpt_style_amp_loop_runs_unchanged():
+    """The device/dtype/autocast/scaler/compile lines of nanoGPT's train.py, written for this test."""
+    from contextlib import nullcontext
+
+    import minitensor as torch
+    import minitensor.nn as nn
+    import minitensor.nn.functional as F
+    device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    device_type = 'cuda' if 'cuda' in device else 'cpu'
+    dtype = 'bfloat16' if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else 'float16'
+    torch.manual_seed(1337)
+    torch.backends.cuda.matmul.allow_tf32 = True
+    torch.backends.cudnn.allow_tf32 = True
+    ptdtype = {'float32': torch.float32, 'bfloat16': torch.bfloat16, 'float16': torch.float16}[dtype]
+    ctx = nullcontext() if device_type == 'cpu' else torch.amp.autocast(device_type=device_type, dtype=ptdtype)
+    model = nn.Linear(8, 4).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    with pytest.warns(UserWarning) if device_type == 'cpu' else nullcontext():
+        scaler = torch.cuda.amp.GradScaler(enabled=(dtype == 'float16'))
+    model = torch.compile(model)
+    x = torch.from_numpy(np.random.default_rng(0).standard_normal((16, 8)).astype(np.float32))
+    y = torch.randint(0, 4, (16,))
+    x, y = x.pin_memory().to(device, non_blocking=True), y.pin_memory().to(device, non_blocking=True)
+    losses = []
+    for _ in range(20):
+        with ctx:
+            loss = F.cross_entropy(model(x), y)
+        scaler.scale(loss).backward()
+        scaler.unscale_(optimizer)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        scaler.step(optimizer)
+        scaler.update()
+        optimizer.zero_grad(set_to_none=True)
+        losses.append(loss.item())
+    torch.backends.allow_tf32 = False
+    assert losses[-1] < losses[0]
