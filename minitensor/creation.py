@@ -169,15 +169,20 @@ def randint_like(t, low=0, high=None, *, dtype=None, device=None, generator=None
 
 
 def randperm(n, generator=None, device='cpu'):
-    keys = mt_random.uniform((n,), dtypes.float64, normalize_device(device), generator)
+    """A random permutation of 0..n-1 (torch's Fisher-Yates stream on the CPU)."""
+    device = normalize_device(device)
+    if device == 'cpu':
+        return Tensor._wrap(mt_random.cpu_randperm(mt_random.resolve(generator), int(n)))
+    keys = mt_random.uniform((n,), dtypes.float64, device, generator)
     return Tensor._wrap(keys.argsort().astype(np.int64))
 
 
 def multinomial(input, num_samples, replacement=False, *, generator=None):
     """Draw category indices from rows of non-negative weights, as torch.multinomial.
 
-    Gumbel-max: argmax(log p + Gumbel noise) is a sample from p, and the top
-    num_samples of one noisy row are a sample without replacement.
+    As torch: one sample or no replacement is the exponential trick (argmax / top-k of
+    p / q with q ~ Exp(1), the Gumbel-max trick exponentiated); with replacement each
+    sample is a double uniform searched in the row's normalised cumulative sum.
     """
     if input.ndim not in (1, 2):
         raise RuntimeError(f"multinomial: prob_dist must be 1 or 2 dim, got shape {input.shape}")
@@ -190,7 +195,7 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
         raise RuntimeError(f"multinomial: cannot sample n_sample ({num_samples}) > prob_dist size "
                          f"({n_cat}) samples without replacement")
     xp = input.xp
-    p = input.array.reshape(-1, n_cat).astype(np.float64)            # (rows, C)
+    p = input.array.reshape(-1, n_cat)                                # (rows, C)
     bad = (~xp.isfinite(p)).any() | (p < 0).any() | (p.sum(axis=1) <= 0).any()
     if bool(bad):
         raise RuntimeError("multinomial: probability tensor contains either inf, nan or element < 0, "
@@ -199,18 +204,33 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
         raise RuntimeError("multinomial: invalid multinomial distribution (with replacement=False, "
                            "not enough non-negative category to sample)")
     rows = p.shape[0]
-    with np.errstate(divide='ignore'):
-        log_p = xp.log(p)                                            # 0 -> -inf: never chosen
-    draws = num_samples if replacement else 1
-    u = mt_random.uniform((rows, draws, n_cat), dtypes.float64, input.device, generator)
-    gumbel = -xp.log(-xp.log(u + 1e-300) + 1e-300)
-    keys = log_p[:, None, :] + gumbel                                # (rows, draws, C)
-    if replacement:
-        idx = keys.argmax(axis=2)                                    # (rows, num_samples)
+    gen = mt_random.resolve(generator)
+    if input.device == 'cpu':
+        idx = _multinomial_cpu(p, num_samples, replacement, gen)
     else:
-        idx = xp.argsort(-keys[:, 0, :], axis=1)[:, :num_samples]    # top-k, best first
+        u = mt_random.uniform((rows, num_samples if replacement else 1, n_cat), dtypes.float64,
+                              input.device, generator)
+        keys = xp.log(p.astype(np.float64))[:, None, :] - xp.log(-xp.log(u + 1e-300) + 1e-300)
+        idx = keys.argmax(axis=2) if replacement else xp.argsort(-keys[:, 0, :], axis=1)[:, :num_samples]
     idx = idx.astype(np.int64)
     return Tensor._wrap(idx.reshape(num_samples) if input.ndim == 1 else idx)
+
+
+def _multinomial_cpu(p, num_samples, replacement, gen):
+    """torch's CPU multinomial on the same random stream: (rows, C) -> (rows, num_samples)."""
+    if not replacement or num_samples == 1:
+        q = mt_random.cpu_exponential(gen, p.shape, p.dtype.type)       # (rows, C)
+        keys = p / q
+        if num_samples == 1:
+            return keys.argmax(axis=1)[:, None]
+        return np.argsort(-keys, axis=1, kind='stable')[:, :num_samples]
+    cum = np.cumsum(p, axis=1, dtype=p.dtype)                         # torch sums in the input dtype
+    cum = cum / cum[:, -1:]
+    cum[:, -1] = 1
+    u = mt_random.cpu_uniform(gen, p.shape[0] * num_samples, np.float64).reshape(p.shape[0], num_samples)
+    # first slot whose cumulative mass is >= u (float32 mass compared as double, as torch)
+    return np.stack([np.searchsorted(cum[r].astype(np.float64), u[r], side='left')
+                     for r in range(p.shape[0])])
 
 
 # ---------------------------------------------------------------- joining

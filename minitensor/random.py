@@ -1,35 +1,71 @@
 """Random number generation: mt.manual_seed, mt.Generator, and the draws ops need.
 
-One Generator holds a NumPy generator for the CPU and, created on first use, a CuPy
-one for the GPU, both seeded from the same seed, so `manual_seed` makes CPU runs
-reproducible and seeds the GPU too.
+On the CPU a Generator is PyTorch's CPU generator rebuilt on NumPy: an mt19937 seeded
+from the low 32 bits of the seed, and the same transforms torch applies to its raw
+32-bit draws, so after `mt.manual_seed(s)` rand/randn/randint/randperm/multinomial
+print the numbers torch prints (the makemore/GPT lectures' numbers). On the GPU a
+CuPy generator, created on first use, seeded from the same seed (torch's CUDA stream
+is Philox: not reproduced).
 """
+import math
+
 import numpy as np
 
 from . import dtypes
 from .backend import get_xp
+
+DEFAULT_SEED = 67280421310721       # torch's default_rng_seed_val: unseeded generators start here
+
+
+def _mt19937_key(seed32):
+    """mt19937's init_genrand: the 624-word state a 32-bit seed expands to."""
+    key = [seed32]
+    for i in range(1, 624):
+        prev = key[-1]
+        key.append((1812433253 * (prev ^ (prev >> 30)) + i) & 0xFFFFFFFF)
+    return np.array(key, dtype=np.uint32)
 
 
 class Generator:
     """A seedable source of random numbers, as torch.Generator: mt.Generator().manual_seed(42)."""
 
     def __init__(self, device='cpu'):
-        self.manual_seed(np.random.SeedSequence().entropy % (2 ** 63))
+        self.device = device
+        self.manual_seed(DEFAULT_SEED)
 
     def manual_seed(self, seed):
-        self.seed = int(seed)
-        self.cpu = np.random.Generator(np.random.PCG64(self.seed))
+        self._seed = int(seed) % (1 << 64)      # torch keeps the seed as a uint64
+        self.mt = np.random.MT19937()
+        self.mt.state = {'bit_generator': 'MT19937',
+                         'state': {'key': _mt19937_key(self._seed & 0xFFFFFFFF), 'pos': 624}}
+        self._draw = np.random.Generator(self.mt)   # its full-range uint32 draws are mt's raw words
+        self.next_normal = None  # torch's cached second Box-Muller sample (scalar normal path)
         self._gpu = None
         self.gpu_epoch = 0       # how many times the GPU stream was restarted (see get_state)
         return self
 
+    def seed(self):
+        """Reseed from fresh entropy and return the new seed, as torch.Generator.seed()."""
+        s = int(np.random.SeedSequence().entropy % (1 << 63))
+        self.manual_seed(s)
+        return s
+
     def initial_seed(self):
-        return self.seed
+        return self._seed
+
+    # ---- raw draws (torch's CPUGeneratorImpl::random / random64)
+
+    def random32(self, n):
+        """n successive 32-bit draws (uint32); twice as fast as MT19937.random_raw."""
+        return self._draw.integers(0, 1 << 32, size=n, dtype=np.uint32)
+
+    def random64(self, n):
+        """n 64-bit draws: two 32-bit draws each, the first the high word."""
+        r = self.random32(2 * n).astype(np.uint64)                         # (2n,)
+        return (r[0::2] << np.uint64(32)) | r[1::2]
 
     def for_device(self, device):
-        """The backend generator that draws on `device`."""
-        if device == 'cpu':
-            return self.cpu
+        """The CuPy generator that draws on the GPU."""
         if self._gpu is None:
             self._gpu = get_xp('gpu').random.RandomState(self._gpu_seed())
         return self._gpu
@@ -37,8 +73,8 @@ class Generator:
     def _gpu_seed(self):
         """The seed of GPU stream number gpu_epoch: a fixed function of (seed, epoch)."""
         if self.gpu_epoch == 0:
-            return self.seed
-        return int(np.random.SeedSequence([self.seed, self.gpu_epoch]).generate_state(1)[0])
+            return self._seed % (1 << 63)
+        return int(np.random.SeedSequence([self._seed, self.gpu_epoch]).generate_state(1)[0])
 
     def get_state(self):
         """Everything needed to continue these random streams exactly (for checkpoints).
@@ -51,11 +87,16 @@ class Generator:
         if self._gpu is not None:
             self.gpu_epoch += 1
             self._gpu = None     # recreated on the next GPU draw from the new epoch's seed
-        return {'seed': self.seed, 'cpu': self.cpu.bit_generator.state, 'gpu_epoch': self.gpu_epoch}
+        mt = self.mt.state['state']
+        return {'seed': self._seed, 'mt_key': mt['key'].copy(), 'mt_pos': int(mt['pos']),
+                'next_normal': self.next_normal, 'gpu_epoch': self.gpu_epoch}
 
     def set_state(self, state):
         self.manual_seed(state['seed'])
-        self.cpu.bit_generator.state = state['cpu']
+        self.mt.state = {'bit_generator': 'MT19937',
+                         'state': {'key': np.asarray(state['mt_key'], dtype=np.uint32),
+                                   'pos': int(state['mt_pos'])}}
+        self.next_normal = state.get('next_normal')
         self.gpu_epoch = int(state.get('gpu_epoch', 0))
         return self
 
@@ -72,23 +113,129 @@ def resolve(generator):
     return default_generator if generator is None else generator
 
 
-def standard_normal(shape, dtype, device, generator=None):
-    rng = resolve(generator).for_device(device)
-    if device == 'cpu':
-        return rng.standard_normal(shape, dtype=np.float32 if dtype == dtypes.float32 else np.float64).astype(dtype, copy=False)
-    return rng.standard_normal(shape, dtype=dtype)
+# ---- torch's transforms of raw draws (CPU)
 
 
-def uniform(shape, dtype, device, generator=None):
-    """Uniform on [0, 1)."""
-    rng = resolve(generator).for_device(device)
+def _np_float(dtype):
+    return np.float32 if dtype == dtypes.float32 else np.float64
+
+
+def cpu_uniform(gen, n, npdt):
+    """torch's uniform_real_distribution(0, 1): 24 bits of a draw (float32) or 53 of a random64."""
+    if npdt == np.float32:
+        return (gen.random32(n) & np.uint32(0xFFFFFF)).astype(np.float32) * np.float32(2.0 ** -24)
+    return (gen.random64(n) & np.uint64((1 << 53) - 1)).astype(np.float64) * (2.0 ** -53)
+
+
+def _box_muller_blocks(u, npdt):
+    """torch's normal_fill_16 on every block of 16: element j pairs with j + 8.
+
+    torch evaluates log/cos/sin with Sleef's SIMD functions (1-ulp accurate), NumPy
+    with its own: a few elements differ in the last bits (float32 <= 4 ulp, float64 <= 2).
+    """
+    blocks = u.reshape(-1, 2, 8)                                           # (B, 2, 8)
+    if npdt == np.float32:
+        u1, u2 = np.float32(1) - blocks[:, 0], blocks[:, 1]
+        radius = np.sqrt(np.float32(-2) * np.log(u1))
+        theta = np.float32(2 * math.pi) * u2
+        out = np.stack([radius * np.cos(theta), radius * np.sin(theta)], axis=1)
+    else:
+        u1, u2 = 1.0 - blocks[:, 0], blocks[:, 1]
+        radius = np.sqrt(-2.0 * np.log(u1))
+        theta = (2 * math.pi) * u2
+        out = np.stack([radius * np.cos(theta), radius * np.sin(theta)], axis=1)
+    return out.reshape(-1)
+
+
+def _scalar_normal(gen):
+    """torch's normal_distribution<double>: Box-Muller on two random64 uniforms, the sin
+    half kept in the generator for the next call."""
+    if gen.next_normal is not None:
+        z, gen.next_normal = gen.next_normal, None
+        return z
+    u1, u2 = (float(v) for v in cpu_uniform(gen, 2, np.float64))
+    radius = math.sqrt(-2.0 * math.log1p(-u2))
+    theta = 2.0 * math.pi * u1
+    gen.next_normal = radius * math.sin(theta)
+    return radius * math.cos(theta)
+
+
+def cpu_normal(gen, shape, npdt, mean=0.0, std=1.0):
+    """torch's CPU normal_: >= 16 elements fill uniforms then Box-Muller in blocks of 16
+    (redoing the last 16 from fresh draws when 16 does not divide n); fewer elements
+    draw one double normal each."""
+    n = int(np.prod(shape, dtype=np.int64))
+    if n < 16:
+        vals = [_scalar_normal(gen) * std + mean for _ in range(n)]
+        return np.array(vals, dtype=np.float64).astype(npdt).reshape(shape)
+    out = np.empty(n, dtype=npdt)
+    whole = n - n % 16
+    out[:whole] = _box_muller_blocks(cpu_uniform(gen, whole, npdt), npdt)
+    if n % 16:
+        gen.random32(n % 16 if npdt == np.float32 else 2 * (n % 16))      # the rest of the n uniforms
+        out[n - 16:] = _box_muller_blocks(cpu_uniform(gen, 16, npdt), npdt)  # last 16 redone from fresh draws
+    if std != 1.0 or mean != 0.0:
+        if npdt == np.float32:                                             # torch: one fused multiply-add
+            out = (out.astype(np.float64) * np.float64(np.float32(std)) + np.float32(mean)).astype(np.float32)
+        else:
+            out = out * std + mean
+    return out.reshape(shape)
+
+
+def cpu_randint(gen, low, high, shape):
+    """torch's random_from_to: random() % range + low; ranges >= 2**28 use random64 (found on torch 2.13)."""
+    n = int(np.prod(shape, dtype=np.int64))
+    span = high - low
+    raw = gen.random32(n).astype(np.uint64) if span < (1 << 28) else gen.random64(n)
+    return ((raw % np.uint64(span)).astype(np.int64) + np.int64(low)).reshape(shape)
+
+
+def cpu_randperm(gen, n):
+    """torch's randperm_cpu: Fisher-Yates, swap i with i + random() % (n - i)."""
+    perm = np.arange(n, dtype=np.int64)
+    if n < 2:
+        return perm
+    raw = gen.random32(n - 1).astype(np.uint64) if n < (1 << 32) // 20 else gen.random64(n - 1)
+    z = (raw % np.arange(n, 1, -1, dtype=np.uint64)).astype(np.int64) + np.arange(n - 1)
+    for i, j in enumerate(z.tolist()):     # sequential: later swaps see earlier ones
+        perm[i], perm[j] = perm[j], perm[i]
+    return perm
+
+
+def cpu_exponential(gen, shape, npdt):
+    """torch's CPU exponential_(1): -log1p(-u) on double uniforms."""
+    n = int(np.prod(shape, dtype=np.int64))
+    return (-np.log1p(-cpu_uniform(gen, n, np.float64))).astype(npdt).reshape(shape)
+
+
+# ---- what the ops call: CPU draws torch's numbers, the GPU draws CuPy's
+
+
+def standard_normal(shape, dtype, device, generator=None, mean=0.0, std=1.0):
+    gen = resolve(generator)
     if device == 'cpu':
-        return rng.random(shape, dtype=np.float32 if dtype == dtypes.float32 else np.float64).astype(dtype, copy=False)
-    return rng.random_sample(shape, dtype=dtype)
+        return cpu_normal(gen, tuple(shape), _np_float(dtype), mean, std).astype(dtype, copy=False)
+    draw = gen.for_device(device).standard_normal(shape, dtype=dtype)
+    return draw if (std == 1.0 and mean == 0.0) else draw * std + mean
+
+
+def uniform(shape, dtype, device, generator=None, low=0.0, high=1.0):
+    """Uniform on [low, high)."""
+    gen = resolve(generator)
+    if device == 'cpu':
+        npdt = _np_float(dtype)
+        n = int(np.prod(shape, dtype=np.int64))
+        u = cpu_uniform(gen, n, npdt).reshape(shape)
+        if low != 0.0 or high != 1.0:
+            lo, hi = npdt(low), npdt(high)
+            u = u * (hi - lo) + lo
+        return u.astype(dtype, copy=False)
+    draw = gen.for_device(device).random_sample(shape, dtype=dtype)
+    return draw if (low == 0.0 and high == 1.0) else draw * (high - low) + low
 
 
 def integers(low, high, shape, device, generator=None):
-    rng = resolve(generator).for_device(device)
+    gen = resolve(generator)
     if device == 'cpu':
-        return rng.integers(low, high, size=shape, dtype=np.int64)
-    return rng.randint(low, high, size=shape, dtype=np.int64)
+        return cpu_randint(gen, int(low), int(high), tuple(shape))
+    return gen.for_device(device).randint(low, high, size=shape, dtype=np.int64)

@@ -62,4 +62,4 @@ def next_seed(generator=None):
     Host-side, so launching a dropout never waits for the GPU; the CPU stream is part
     of the generator's saved state, so resumed runs draw the same masks.
     """
-    return int(mt_random.resolve(generator).cpu.integers(0, 1 << 63))
+    return int(mt_random.resolve(generator).random64(1)[0] >> np.uint64(1))

@@ -422,13 +422,13 @@ class Tensor:
 
     def normal_(self, mean=0.0, std=1.0, *, generator=None):
         self._float_only('normal_')
-        draw = random.standard_normal(self.shape, self.dtype, self.device, generator)
-        return inplace.commit(self, Copy.apply(self, Tensor._wrap(draw * std + mean)), 'normal_')
+        draw = random.standard_normal(self.shape, self.dtype, self.device, generator, mean, std)
+        return inplace.commit(self, Copy.apply(self, Tensor._wrap(draw)), 'normal_')
 
     def uniform_(self, a=0.0, b=1.0, *, generator=None):
         self._float_only('uniform_')
-        draw = random.uniform(self.shape, self.dtype, self.device, generator)
-        return inplace.commit(self, Copy.apply(self, Tensor._wrap(a + (b - a) * draw)), 'uniform_')
+        draw = random.uniform(self.shape, self.dtype, self.device, generator, a, b)
+        return inplace.commit(self, Copy.apply(self, Tensor._wrap(draw)), 'uniform_')
 
     def __iadd__(self, other):
         return self.add_(other)

@@ -7,15 +7,13 @@ from ..autograd import no_grad
 
 @no_grad()
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
-    draw = mt_random.standard_normal(tensor.shape, tensor.dtype, tensor.device, generator)
-    tensor.array[...] = draw * std + mean
+    tensor.array[...] = mt_random.standard_normal(tensor.shape, tensor.dtype, tensor.device, generator, mean, std)
     return tensor
 
 
 @no_grad()
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
-    draw = mt_random.uniform(tensor.shape, tensor.dtype, tensor.device, generator)
-    tensor.array[...] = a + (b - a) * draw
+    tensor.array[...] = mt_random.uniform(tensor.shape, tensor.dtype, tensor.device, generator, a, b)
     return tensor
 
 
