@@ -127,10 +127,15 @@ def test_makemore_lecture_numbers():
     # float32 >= 16 elements is within a few ulp (see test_randn_matches): the printed numbers agree
     np.testing.assert_array_equal(np.round(a.numpy()[0], 4), np.round(b.numpy()[0], 4))
     assert max_ulp(a.numpy(), b.numpy()) <= 4
+    # makemore part 1: p = torch.rand(3, generator=g); p /= p.sum(); torch.multinomial(p, 100, True, generator=g)
     g, G = pair(2147483647)
-    np.testing.assert_array_equal(torch.rand(3, generator=g).numpy(), mt.rand(3, generator=G).numpy())
     p = torch.rand(3, generator=g)
-    p = p / p.sum()
-    q = mt.tensor(p.numpy())
-    np.testing.assert_array_equal(torch.multinomial(p, num_samples=100, replacement=True, generator=g).numpy(),
-                                  mt.multinomial(q, num_samples=100, replacement=True, generator=G).numpy())
+    q = mt.rand(3, generator=G)
+    np.testing.assert_array_equal(p.numpy(), q.numpy())
+    p, q = p / p.sum(), q / q.sum()
+    np.testing.assert_array_equal(np.round(q.numpy(), 4), np.float32([0.6064, 0.3033, 0.0903]))
+    np.testing.assert_array_equal(p.numpy(), q.numpy())
+    a = torch.multinomial(p, num_samples=100, replacement=True, generator=g).numpy()
+    b = mt.multinomial(q, num_samples=100, replacement=True, generator=G).numpy()
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(b[:10], [1, 1, 2, 0, 0, 2, 1, 1, 0, 0])
