@@ -13,6 +13,7 @@ import numpy as np
 
 from . import dtypes
 from .backend import get_xp
+from .random_boxmuller import box_muller_blocks, fma64
 
 DEFAULT_SEED = 67280421310721       # torch's default_rng_seed_val: unseeded generators start here
 
@@ -127,26 +128,6 @@ def cpu_uniform(gen, n, npdt):
     return (gen.random64(n) & np.uint64((1 << 53) - 1)).astype(np.float64) * (2.0 ** -53)
 
 
-def _box_muller_blocks(u, npdt):
-    """torch's normal_fill_16 on every block of 16: element j pairs with j + 8.
-
-    torch evaluates log/cos/sin with Sleef's SIMD functions (1-ulp accurate), NumPy
-    with its own: a few elements differ in the last bits (float32 <= 4 ulp, float64 <= 2).
-    """
-    blocks = u.reshape(-1, 2, 8)                                           # (B, 2, 8)
-    if npdt == np.float32:
-        u1, u2 = np.float32(1) - blocks[:, 0], blocks[:, 1]
-        radius = np.sqrt(np.float32(-2) * np.log(u1))
-        theta = np.float32(2 * math.pi) * u2
-        out = np.stack([radius * np.cos(theta), radius * np.sin(theta)], axis=1)
-    else:
-        u1, u2 = 1.0 - blocks[:, 0], blocks[:, 1]
-        radius = np.sqrt(-2.0 * np.log(u1))
-        theta = (2 * math.pi) * u2
-        out = np.stack([radius * np.cos(theta), radius * np.sin(theta)], axis=1)
-    return out.reshape(-1)
-
-
 def _scalar_normal(gen):
     """torch's normal_distribution<double>: Box-Muller on two random64 uniforms, the sin
     half kept in the generator for the next call."""
@@ -170,15 +151,15 @@ def cpu_normal(gen, shape, npdt, mean=0.0, std=1.0):
         return np.array(vals, dtype=np.float64).astype(npdt).reshape(shape)
     out = np.empty(n, dtype=npdt)
     whole = n - n % 16
-    out[:whole] = _box_muller_blocks(cpu_uniform(gen, whole, npdt), npdt)
+    out[:whole] = box_muller_blocks(cpu_uniform(gen, whole, npdt))
     if n % 16:
         gen.random32(n % 16 if npdt == np.float32 else 2 * (n % 16))      # the rest of the n uniforms
-        out[n - 16:] = _box_muller_blocks(cpu_uniform(gen, 16, npdt), npdt)  # last 16 redone from fresh draws
+        out[n - 16:] = box_muller_blocks(cpu_uniform(gen, 16, npdt))  # last 16 redone from fresh draws
     if std != 1.0 or mean != 0.0:
         if npdt == np.float32:                                             # torch: one fused multiply-add
             out = (out.astype(np.float64) * np.float64(np.float32(std)) + np.float32(mean)).astype(np.float32)
-        else:
-            out = out * std + mean
+        else:                                                              # torch: std::fma
+            out = fma64(out, float(std), float(mean))
     return out.reshape(shape)
 
 

@@ -38,18 +38,15 @@ def test_rand_randint_randperm_exact(seed):
 
 @pytest.mark.parametrize('seed', SEEDS)
 def test_randn_matches(seed):
-    """< 16 elements: bit-exact (double Box-Muller with the cached second sample).
-    >= 16: torch's SIMD Sleef log/cos/sin vs NumPy's: within a few ulp."""
+    """< 16 elements: double Box-Muller with the cached second sample; >= 16: uniforms
+    first, Box-Muller in blocks of 16 (float32 through avx_mathfun's polynomials)."""
     g, G = pair(seed)
     for shape in SHAPES:
         for tdt, mdt in DTYPES:
             a = torch.randn(shape, generator=g, dtype=tdt).numpy()
             b = mt.randn(shape, generator=G, dtype=mdt).numpy()
             assert a.shape == b.shape and b.dtype == a.dtype
-            if a.size < 16:
-                np.testing.assert_array_equal(a, b)
-            else:
-                assert max_ulp(a, b) <= 4, (shape, tdt)
+            np.testing.assert_array_equal(a, b)
     # the stream position after all of these is torch's
     np.testing.assert_array_equal(torch.randint(0, 10 ** 6, (5,), generator=g).numpy(),
                                   mt.randint(0, 10 ** 6, (5,), generator=G).numpy())
@@ -82,7 +79,7 @@ def test_interleaved_default_generator():
     mt.manual_seed(1337)
     p = np.array([0.1, 0.5, 0.2, 0.2])
     for _ in range(2):
-        assert max_ulp(torch.randn(20).numpy(), mt.randn(20).numpy()) <= 4
+        np.testing.assert_array_equal(torch.randn(20).numpy(), mt.randn(20).numpy())
         np.testing.assert_array_equal(torch.randint(0, 1000, (32,)).numpy(), mt.randint(0, 1000, (32,)).numpy())
         np.testing.assert_array_equal(torch.multinomial(torch.tensor(p), 3, True).numpy(),
                                       mt.multinomial(mt.tensor(p), 3, True).numpy())
@@ -98,14 +95,14 @@ def test_inplace_and_init_fills():
                                           mt.empty(n, dtype=mdt).uniform_(-0.3, 0.7, generator=G).numpy())
             a = torch.empty(n, dtype=tdt).normal_(0.5, 0.02, generator=g).numpy()
             b = mt.empty(n, dtype=mdt).normal_(0.5, 0.02, generator=G).numpy()
-            assert max_ulp(a, b) <= 4
+            np.testing.assert_array_equal(a, b)
     torch.manual_seed(1)
     mt.manual_seed(1)
     w = torch.empty(30, 20)
     torch.nn.init.normal_(w, 0.0, 0.02)
     v = mt.empty(30, 20)
     mt.nn.init.normal_(v, 0.0, 0.02)
-    assert max_ulp(w.numpy(), v.numpy()) <= 4
+    np.testing.assert_array_equal(w.numpy(), v.numpy())
 
 
 def test_state_roundtrip_and_seed_reduction():
@@ -124,9 +121,7 @@ def test_makemore_lecture_numbers():
     g, G = pair(2147483647)
     a = torch.randn((27, 27), generator=g)
     b = mt.randn((27, 27), generator=G)
-    # float32 >= 16 elements is within a few ulp (see test_randn_matches): the printed numbers agree
-    np.testing.assert_array_equal(np.round(a.numpy()[0], 4), np.round(b.numpy()[0], 4))
-    assert max_ulp(a.numpy(), b.numpy()) <= 4
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
     # makemore part 1: p = torch.rand(3, generator=g); p /= p.sum(); torch.multinomial(p, 100, True, generator=g)
     g, G = pair(2147483647)
     p = torch.rand(3, generator=g)
@@ -139,3 +134,14 @@ def test_makemore_lecture_numbers():
     b = mt.multinomial(q, num_samples=100, replacement=True, generator=G).numpy()
     np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(b[:10], [1, 1, 2, 0, 0, 2, 1, 1, 0, 0])
+
+
+def test_large_float64_randn_within_two_ulp():
+    """Past EXACT_F64_LIMIT elements float64 uses NumPy's log/sin/cos, not libm's: a few elements
+    differ in the last bits; the stream position is still torch's."""
+    g, G = pair(11)
+    n = (1 << 16) + 48
+    a = torch.randn(n, generator=g, dtype=torch.float64).numpy()
+    b = mt.randn(n, generator=G, dtype=mt.float64).numpy()
+    assert max_ulp(a, b) <= 2
+    np.testing.assert_array_equal(torch.randint(0, 99, (4,), generator=g).numpy(), mt.randint(0, 99, (4,), generator=G).numpy())
