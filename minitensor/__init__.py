@@ -15,6 +15,7 @@ from .creation import (FUNCTION_FORMS, allclose, arange, cat, concat, concatenat
 from .creation import (atleast_1d, atleast_2d, atleast_3d, broadcast_shapes, broadcast_tensors,
                        cdist, column_stack, dstack, einsum, empty_like, hstack, logspace, meshgrid,
                        randint_like, row_stack, tril_indices, triu_indices, vstack)
+from .creation import bernoulli
 from .dtypes import (bfloat16, bool_ as bool, double, dtype, finfo, float, float16, float32, float64,
                      half, iinfo, int, int8, int16, int32, int64, long, short, uint8)
 from .gradcheck import gradcheck

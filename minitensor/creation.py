@@ -216,6 +216,24 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
     return Tensor._wrap(idx.reshape(num_samples) if input.ndim == 1 else idx)
 
 
+def bernoulli(input, p=None, *, generator=None):
+    """0/1 draws in input's dtype, 1 with probability input (or p), as torch.bernoulli.
+
+    torch compares a uniform of the probabilities' dtype with each probability (a
+    double uniform for a Python p); so does this, on the same stream.
+    """
+    if input.dtype.kind != 'f':
+        raise TypeError(f"bernoulli: expected a floating point tensor of probabilities, got {input.dtype}")
+    if p is not None:
+        keep = mt_random.bernoulli(input.shape, float(p), input.device, generator)
+    else:
+        probs = input.array
+        if bool(((probs < 0) | (probs > 1)).any()):
+            raise RuntimeError("bernoulli: expected all probabilities in [0, 1]")
+        keep = mt_random.uniform(input.shape, input.dtype, input.device, generator) < probs
+    return Tensor._wrap(keep.astype(input.dtype))
+
+
 def _multinomial_cpu(p, num_samples, replacement, gen):
     """torch's CPU multinomial on the same random stream: (rows, C) -> (rows, num_samples)."""
     if not replacement or num_samples == 1:

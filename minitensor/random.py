@@ -125,7 +125,8 @@ def cpu_uniform(gen, n, npdt):
     """torch's uniform_real_distribution(0, 1): 24 bits of a draw (float32) or 53 of a random64."""
     if npdt == np.float32:
         return (gen.random32(n) & np.uint32(0xFFFFFF)).astype(np.float32) * np.float32(2.0 ** -24)
-    return (gen.random64(n) & np.uint64((1 << 53) - 1)).astype(np.float64) * (2.0 ** -53)
+    r = gen.random32(2 * n).reshape(n, 2)                                  # (n, [high, low]) words
+    return (r[:, 0] & np.uint32(0x1FFFFF)) * (2.0 ** -21) + r[:, 1] * (2.0 ** -53)  # exact: 53 bits
 
 
 def _scalar_normal(gen):
@@ -213,6 +214,14 @@ def uniform(shape, dtype, device, generator=None, low=0.0, high=1.0):
         return u.astype(dtype, copy=False)
     draw = gen.for_device(device).random_sample(shape, dtype=dtype)
     return draw if (low == 0.0 and high == 1.0) else draw * (high - low) + low
+
+
+def bernoulli(shape, p, device, generator=None):
+    """Boolean draws, True with probability p: torch's bernoulli_(p) is a double uniform < p."""
+    gen = resolve(generator)
+    if device == 'cpu':
+        return cpu_uniform(gen, int(np.prod(shape, dtype=np.int64)), np.float64).reshape(shape) < p
+    return gen.for_device(device).random_sample(shape, dtype=np.float32) < p
 
 
 def integers(low, high, shape, device, generator=None):

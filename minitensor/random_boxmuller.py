@@ -93,6 +93,9 @@ def box_muller_blocks(u):
     exact = u.size <= EXACT_F64_LIMIT    # NumPy's SIMD log/sin/cos differ from libm in the last bit at times
     log, cos, sin = ((lambda v: _libm(math.log, v), lambda v: _libm(math.cos, v), lambda v: _libm(math.sin, v))
                      if exact else (np.log, np.cos, np.sin))
+    out = np.empty_like(blocks)
     radius = np.sqrt(-2.0 * log(1.0 - blocks[:, 0]))
     theta = (2 * math.pi) * blocks[:, 1]
-    return np.stack([radius * cos(theta), radius * sin(theta)], axis=1).reshape(-1)
+    np.multiply(radius, cos(theta), out=out[:, 0])
+    np.multiply(radius, sin(theta), out=out[:, 1])
+    return out.reshape(-1)

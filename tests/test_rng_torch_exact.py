@@ -145,3 +145,25 @@ def test_large_float64_randn_within_two_ulp():
     b = mt.randn(n, generator=G, dtype=mt.float64).numpy()
     assert max_ulp(a, b) <= 2
     np.testing.assert_array_equal(torch.randint(0, 99, (4,), generator=g).numpy(), mt.randint(0, 99, (4,), generator=G).numpy())
+
+
+def test_dropout_mask_is_torchs():
+    torch.manual_seed(5)
+    mt.manual_seed(5)
+    x = np.random.default_rng(0).standard_normal((8, 33)).astype(np.float32)
+    for p in [0.1, 0.5]:
+        a = torch.nn.functional.dropout(torch.tensor(x), p, training=True).numpy()
+        b = mt.nn.functional.dropout(mt.tensor(x), p, training=True).numpy()
+        np.testing.assert_array_equal(a, b)
+
+
+def test_bernoulli_exact():
+    g, G = pair(9)
+    probs = np.random.default_rng(1).random((5, 40))
+    for tdt, mdt in DTYPES:
+        a = torch.bernoulli(torch.tensor(probs, dtype=tdt), generator=g).numpy()
+        b = mt.bernoulli(mt.tensor(probs, dtype=mdt), generator=G).numpy()
+        assert b.dtype == a.dtype
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(torch.bernoulli(torch.zeros(50, dtype=tdt), 0.3, generator=g).numpy(),
+                                      mt.bernoulli(mt.zeros(50, dtype=mdt), 0.3, generator=G).numpy())

@@ -23,7 +23,7 @@ def dropout(x, p, generator=None):
     """
     if cuda.fusable(x.array):
         return N.HashDropout.apply(x, p=p, seed=next_seed(generator))
-    keep = mt_random.uniform(x.shape, x.dtype, x.device, generator) >= p
+    keep = mt_random.bernoulli(x.shape, 1.0 - p, x.device, generator)   # torch's CPU mask, draw for draw
     mask = keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - p))
     return N.Dropout.apply(x, mask=mask)
 
