@@ -89,7 +89,7 @@ class Generator:
             self.gpu_epoch += 1
             self._gpu = None     # recreated on the next GPU draw from the new epoch's seed
         mt = self.mt.state['state']
-        return {'seed': self._seed, 'mt_key': mt['key'].copy(), 'mt_pos': int(mt['pos']),
+        return {'seed': self._seed, 'mt_key': mt['key'].tolist(), 'mt_pos': int(mt['pos']),
                 'next_normal': self.next_normal, 'gpu_epoch': self.gpu_epoch}
 
     def set_state(self, state):
