@@ -155,7 +155,7 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device='
     if high is None or size is None:
         raise TypeError("randint: expected randint(high, size) or randint(low, high, size)")
     if high <= low:
-        raise ValueError(f"randint: expected low < high, got low={low}, high={high}")
+        raise RuntimeError(f"randint: expected low < high, got low={low}, high={high}")
     device = normalize_device(device)
     out = mt_random.integers(low, high, _shape_args((size,)), device, generator)
     return Tensor._wrap(out if dtype is None else out.astype(dtypes.to_dtype(dtype)))
@@ -276,7 +276,7 @@ def cat(tensors, dim=0):
     axis = normalize_dim('cat', dim, ref.ndim)
     for i, t in enumerate(tensors):
         if t.ndim != ref.ndim or any(a != b for j, (a, b) in enumerate(zip(t.shape, ref.shape)) if j != axis):
-            raise ValueError(f"cat: sizes of tensors must match except in dimension {axis}: tensor 0 "
+            raise RuntimeError(f"cat: sizes of tensors must match except in dimension {axis}: tensor 0 "
                              f"has shape {ref.shape}, tensor {i} has shape {t.shape}")
     return S.Cat.apply(*tensors, dim=axis)
 
@@ -289,7 +289,7 @@ def stack(tensors, dim=0):
     tensors = _same_device_dtype('stack', list(tensors))
     for i, t in enumerate(tensors):
         if t.shape != tensors[0].shape:
-            raise ValueError(f"stack: expects each tensor to be equal size, but got {tensors[0].shape} "
+            raise RuntimeError(f"stack: expects each tensor to be equal size, but got {tensors[0].shape} "
                              f"at entry 0 and {t.shape} at entry {i}")
     axis = normalize_dim('stack', dim, tensors[0].ndim + 1)
     return S.Stack.apply(*tensors, dim=axis)

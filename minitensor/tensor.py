@@ -194,7 +194,7 @@ class Tensor:
 
     def item(self):
         if self.array.size != 1:
-            raise ValueError(f"item: only a tensor with one element can be converted to a Python "
+            raise RuntimeError(f"item: only a tensor with one element can be converted to a Python "
                              f"number, but this one has shape {self.shape}")
         return self.array.reshape(()).item() if self.device == 'cpu' else to_device(self.array, 'cpu').reshape(()).item()
 
@@ -580,7 +580,7 @@ class Tensor:
         if rounding_mode is None:
             return self / other
         if rounding_mode not in ('trunc', 'floor'):
-            raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}")
+            raise RuntimeError(f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}")
         other = self._integer_division(other, 'div')
         return self._binary(other, P.DivRounded, 'div', rounding_mode=rounding_mode)
 
@@ -840,7 +840,7 @@ class Tensor:
 
     def gelu(self, approximate='none'):
         if approximate not in ('none', 'tanh'):
-            raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+            raise RuntimeError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
         self._float_only('gelu')
         return E.GELU.apply(self, approximate=approximate)
 
@@ -855,7 +855,7 @@ class Tensor:
         """Values below min raised to min, above max lowered to max (max wins where min > max).
         The gradient passes at the bounds, as torch. min/max may be tensors."""
         if min is None and max is None:
-            raise ValueError("clamp: at least one of min and max must be given")
+            raise RuntimeError("clamp: at least one of min and max must be given")
         if isinstance(min, Tensor) or isinstance(max, Tensor):
             from .creation import where      # creation imports this module
             out = self
@@ -955,13 +955,11 @@ class Tensor:
         return self._binary(other, E.Minimum, 'minimum')
 
     def masked_fill(self, mask, value):
-        """Where mask is True, the value; elsewhere self. mask must broadcast to self."""
+        """Where mask is True, the value; elsewhere self. mask and self broadcast together."""
         mask = self._operand(mask, 'masked_fill')
         if mask.dtype != dtypes.bool_:
             raise TypeError(f"masked_fill: mask must be a bool tensor (e.g. tril == 0), got {mask.dtype}")
-        if broadcast_shape('masked_fill', mask.shape, self.shape) != self.shape:
-            raise ValueError(f"masked_fill: mask of shape {mask.shape} must broadcast to the "
-                             f"tensor's shape {self.shape}, without enlarging it")
+        broadcast_shape('masked_fill', mask.shape, self.shape)   # the result has the broadcast shape, as torch
         if isinstance(value, Tensor):
             value = value.item()
         return E.MaskedFill.apply(self, mask=mask.array, value=value)
@@ -1535,13 +1533,24 @@ class Tensor:
             if s != -1:
                 known *= s
         if shape.count(-1) > 1:
-            raise ValueError(f"reshape: only one dimension can be -1, got shape {shape}")
+            raise RuntimeError(f"reshape: only one dimension can be -1, got shape {shape}")
         if (-1 in shape and (known == 0 or n % known)) or (-1 not in shape and known != n):
-            raise ValueError(f"reshape: shape {shape} is invalid for input of size {n} "
+            raise RuntimeError(f"reshape: shape {shape} is invalid for input of size {n} "
                              f"(shape {self.shape})")
         return S.Reshape.apply(self, shape=shape)
 
-    view = reshape
+    def view(self, *shape):
+        """reshape that never copies, as torch: the new shape must fit the tensor's strides
+        (a transposed tensor needs .contiguous() or .reshape() first)."""
+        if len(shape) == 1 and not isinstance(shape[0], (tuple, list, numbers.Integral)):
+            return self.to(shape[0])                     # view(dtype) of a same-size dtype: not ours
+        out = self.reshape(*shape)
+        if out.array.size and not _shares_memory(out.array, self.array):
+            raise RuntimeError(
+                f"view: size {tuple(out.shape)} is not compatible with the input's shape {tuple(self.shape)} "
+                f"and strides (at least one dimension spans across two contiguous subspaces); use "
+                f".reshape(...) instead, or .contiguous().view(...)")
+        return out
 
     def flatten(self, start_dim=0, end_dim=-1):
         if self.ndim == 0:
@@ -1557,10 +1566,10 @@ class Tensor:
     def permute(self, *dims):
         dims = _shape_args(dims)
         if len(dims) != self.ndim:
-            raise ValueError(f"permute: got {len(dims)} dims {dims} for a tensor with {self.ndim} dims")
+            raise RuntimeError(f"permute: got {len(dims)} dims {dims} for a tensor with {self.ndim} dims")
         axes = tuple(normalize_dim('permute', d, self.ndim) for d in dims)
         if sorted(axes) != list(range(self.ndim)):
-            raise ValueError(f"permute: dims {dims} must be a permutation of 0..{self.ndim - 1}")
+            raise RuntimeError(f"permute: dims {dims} must be a permutation of 0..{self.ndim - 1}")
         return S.Permute.apply(self, axes=axes)
 
     def transpose(self, dim0, dim1):
@@ -1574,7 +1583,7 @@ class Tensor:
 
     def t(self):
         if self.ndim > 2:
-            raise ValueError(f"t: expects a tensor with <= 2 dims, got shape {self.shape}; use transpose")
+            raise RuntimeError(f"t: expects a tensor with <= 2 dims, got shape {self.shape}; use transpose")
         return self if self.ndim < 2 else self.transpose(0, 1)
 
     @property
@@ -1600,12 +1609,12 @@ class Tensor:
     def expand(self, *shape):
         shape = _shape_args(shape)
         if len(shape) < self.ndim:
-            raise ValueError(f"expand: the target shape {shape} has fewer dims than the tensor {self.shape}")
+            raise RuntimeError(f"expand: the target shape {shape} has fewer dims than the tensor {self.shape}")
         lead = len(shape) - self.ndim
         target = tuple(self.shape[i - lead] if n == -1 else n for i, n in enumerate(shape))
         for i, n in enumerate(self.shape):
             if n != 1 and n != target[lead + i]:
-                raise ValueError(f"expand: the expanded size of the tensor ({target[lead + i]}) must "
+                raise RuntimeError(f"expand: the expanded size of the tensor ({target[lead + i]}) must "
                                  f"match the existing size ({n}) at non-singleton dimension {lead + i}; "
                                  f"target shape {shape}, tensor shape {self.shape}")
         return S.Expand.apply(self, shape=target)
@@ -1624,13 +1633,13 @@ class Tensor:
         n = self.shape[axis]
         if isinstance(split_size, numbers.Integral):
             if split_size <= 0 and not (split_size == 0 and n == 0):
-                raise ValueError(f"split: split_size must be positive, got {split_size}")
+                raise RuntimeError(f"split: split_size must be positive, got {split_size}")
             # an empty dim splits into one empty piece, as torch
             sizes = [builtins.min(split_size, n - s) for s in range(0, n, split_size)] if n else [0]
         else:
             sizes = list(split_size)
             if builtins.sum(sizes) != n:
-                raise ValueError(f"split: sizes {sizes} sum to {builtins.sum(sizes)}, but dim {dim} "
+                raise RuntimeError(f"split: sizes {sizes} sum to {builtins.sum(sizes)}, but dim {dim} "
                                  f"has size {n}")
         return S.Split.apply(self, sizes=tuple(sizes), dim=axis)
 
@@ -1913,11 +1922,11 @@ class Tensor:
         other = self._operand(other, 'matmul')
         a, b = self.shape, other.shape
         if self.ndim == 0 or other.ndim == 0:
-            raise ValueError(f"matmul: both arguments need at least 1 dim, got shapes {a} and {b}")
+            raise RuntimeError(f"matmul: both arguments need at least 1 dim, got shapes {a} and {b}")
         k_a = a[-1]
         k_b = b[0] if other.ndim == 1 else b[-2]
         if k_a != k_b:
-            raise ValueError(
+            raise RuntimeError(
                 f"matmul: shapes {a} and {b} cannot be multiplied: {k_a} != {k_b} (the last dim "
                 f"of the first must equal the {'only' if other.ndim == 1 else 'second-to-last'} "
                 f"dim of the second)")
@@ -1951,6 +1960,13 @@ class Tensor:
 
     def __format__(self, spec):
         return tensor_format(self, spec)
+
+
+def _shares_memory(a, b):
+    """True when reshape gave a view of b's memory (no copy was needed)."""
+    base_a = a if a.base is None else a.base
+    base_b = b if b.base is None else b.base
+    return base_a is base_b or a.base is b or base_a is b
 
 
 autograd.Tensor = Tensor      # Function.apply wraps its outputs in Tensors

@@ -110,7 +110,7 @@ def test_randint_forms():
         assert t.dtype == mt.int64 and t.shape == (100,)
         assert t.numpy().min() >= 0 and t.numpy().max() <= 4
     assert set(mt.randint(3, 6, (200,)).tolist()) == {3, 4, 5}
-    with pytest.raises(ValueError, match="low < high"):
+    with pytest.raises(RuntimeError, match="low < high"):
         mt.randint(5, 5, (2,))
 
 
@@ -179,7 +179,7 @@ def test_item_tolist_numpy_to_cpu():
     assert x.tolist() == [[1.0, 2.0]]
     assert isinstance(x.numpy(), np.ndarray)
     assert x.to('cpu') is x and x.cpu() is x and x.to('cpu', mt.float64).dtype == mt.float64
-    with pytest.raises(ValueError, match="only a tensor with one element"):
+    with pytest.raises(RuntimeError, match="only a tensor with one element"):
         x.item()
     w = mt.ones(2, requires_grad=True)
     with pytest.raises(RuntimeError, match="detach\\(\\).numpy\\(\\)"):

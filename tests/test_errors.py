@@ -7,15 +7,17 @@ from minitensor import backend
 
 
 def test_broadcast_mismatch_reads_like_torch():
-    with pytest.raises(ValueError, match=r"add: the size of tensor a \(2\) must match the size of tensor b \(3\) "
+    with pytest.raises(RuntimeError, match=r"add: the size of tensor a \(2\) must match the size of tensor b \(3\) "
                                          r"at non-singleton dimension 1"):
         mt.zeros(4, 2) + mt.zeros(4, 3)
-    with pytest.raises(ValueError, match=r"mul: .*shapes \(2, 3\) and \(4,\) do not broadcast"):
+    with pytest.raises(RuntimeError, match=r"mul: .*shapes \(2, 3\) and \(4,\) do not broadcast"):
         mt.zeros(2, 3) * mt.zeros(4)
-    with pytest.raises(ValueError, match=r"where: the size of tensor a"):
+    with pytest.raises(RuntimeError, match=r"where: the size of tensor a"):
         mt.where(mt.ones(3) > 0, mt.ones(3), mt.ones(2))
-    with pytest.raises(ValueError, match=r"masked_fill: .*must broadcast to the tensor's shape"):
-        mt.zeros(3).masked_fill(mt.ones(2, 3) > 0, 0.0)
+    with pytest.raises(RuntimeError, match=r"masked_fill: the size of tensor a \(2\) must match"):
+        mt.zeros(3).masked_fill(mt.ones(2, 2) > 0, 0.0)
+    # a mask that enlarges the tensor broadcasts it, as torch's out-of-place masked_fill does
+    assert mt.zeros(3).masked_fill(mt.ones(2, 3) > 0, 1.0).shape == (2, 3)
 
 
 def test_bad_dims():
@@ -32,22 +34,22 @@ def test_bad_dims():
 
 def test_bad_reshape_and_shape_ops():
     x = mt.zeros(2, 3)
-    with pytest.raises(ValueError, match=r"reshape: shape \(4, 2\) is invalid for input of size 6 \(shape \(2, 3\)\)"):
+    with pytest.raises(RuntimeError, match=r"reshape: shape \(4, 2\) is invalid for input of size 6 \(shape \(2, 3\)\)"):
         x.view(4, 2)
-    with pytest.raises(ValueError, match=r"reshape: only one dimension can be -1"):
+    with pytest.raises(RuntimeError, match=r"reshape: only one dimension can be -1"):
         x.reshape(-1, -1)
-    with pytest.raises(ValueError, match=r"reshape: shape \(-1, 4\) is invalid for input of size 6"):
+    with pytest.raises(RuntimeError, match=r"reshape: shape \(-1, 4\) is invalid for input of size 6"):
         x.reshape(-1, 4)
-    with pytest.raises(ValueError, match=r"permute: dims \(0, 0\) must be a permutation"):
+    with pytest.raises(RuntimeError, match=r"permute: dims \(0, 0\) must be a permutation"):
         x.permute(0, 0)
-    with pytest.raises(ValueError, match=r"expand: the expanded size of the tensor \(4\) must match the existing "
+    with pytest.raises(RuntimeError, match=r"expand: the expanded size of the tensor \(4\) must match the existing "
                                          r"size \(3\) at non-singleton dimension 1"):
         x.expand(2, 4)
-    with pytest.raises(ValueError, match=r"cat: sizes of tensors must match except in dimension 0"):
+    with pytest.raises(RuntimeError, match=r"cat: sizes of tensors must match except in dimension 0"):
         mt.cat([x, mt.zeros(2, 4)])
-    with pytest.raises(ValueError, match=r"stack: expects each tensor to be equal size"):
+    with pytest.raises(RuntimeError, match=r"stack: expects each tensor to be equal size"):
         mt.stack([x, mt.zeros(3, 2)])
-    with pytest.raises(ValueError, match=r"split: sizes \[1, 2\] sum to 3, but dim 0 has size 2"):
+    with pytest.raises(RuntimeError, match=r"split: sizes \[1, 2\] sum to 3, but dim 0 has size 2"):
         x.split([1, 2])
 
 
@@ -116,3 +118,43 @@ def test_backend_error_is_remembered_not_retried():
     with pytest.raises(RuntimeError) as second:
         backend.get_xp('gpu')
     assert str(first.value) == str(second.value)
+
+
+def test_shape_errors_are_runtime_errors_as_torch():
+    """Programs catch torch's RuntimeError around shape mistakes: ours are the same class
+    (with our longer messages)."""
+    torch = pytest.importorskip('torch')
+    cases = {
+        'item': lambda L: L.ones(2).item(),
+        'div mode': lambda L: L.ones(2).div(2, rounding_mode='x'),
+        'clamp none': lambda L: L.ones(2).clamp(),
+        'reshape': lambda L: L.ones(4).reshape(3),
+        'reshape two -1': lambda L: L.ones(4).reshape(-1, -1),
+        'view across strides': lambda L: L.ones(2, 3).t().view(6),
+        'permute': lambda L: L.ones(2, 3).permute(0, 0),
+        't': lambda L: L.ones(2, 3, 4).t(),
+        'expand': lambda L: L.ones(2, 3).expand(4, 3),
+        'split sizes': lambda L: L.ones(4).split([1, 2]),
+        'matmul': lambda L: L.ones(2, 3) @ L.ones(2, 3),
+        'matmul 0-d': lambda L: L.tensor(1.) @ L.ones(2),
+        'broadcast': lambda L: L.ones(2, 3) + L.ones(4),
+        'cat': lambda L: L.cat([L.ones(2, 3), L.ones(2, 4)]),
+        'stack': lambda L: L.stack([L.ones(2), L.ones(3)]),
+        'randint': lambda L: L.randint(5, 3, (2,)),
+    }
+    for name, fn in cases.items():
+        with pytest.raises(RuntimeError):
+            fn(torch)
+        with pytest.raises(RuntimeError):
+            fn(mt)
+
+
+def test_view_never_copies_as_torch():
+    x = mt.arange(6.).reshape(2, 3)
+    v = x.view(3, 2)
+    v[0, 0] = 10.0
+    assert x[0, 0].item() == 10.0                   # a view shares the memory
+    assert x.t().contiguous().view(6).shape == (6,)
+    assert x.t().reshape(6).tolist() == [10.0, 3.0, 1.0, 4.0, 2.0, 5.0]
+    with pytest.raises(RuntimeError, match="use .reshape"):
+        x[:, :2].view(4)                            # a sliced view spans two contiguous runs

@@ -29,7 +29,10 @@ extern "C" __global__ void causal_softmax_fwd(
         for (int j = lane; j <= t; j += 32) sum += expf(s[j] * scale - m);
     sum = mt_warp_sum(sum);
     for (int j = lane; j < T; j += 32) {
-        float p = (j <= t && sum > 0.f) ? expf(s[j] * scale - m) / sum : 0.f;
+        // a NaN or +inf among the visible scores makes sum NaN: the whole row is NaN, as
+        // the portable softmax (and torch) give; a row of -inf (sum 0) stays zeros
+        float p = (j <= t) ? (sum == 0.f ? 0.f : expf(s[j] * scale - m) / sum)
+                           : (sum != sum ? sum : 0.f);
         long long i = row * T + j;
         P[i] = p;
         if (dropout) Y[i] = mt_keep((unsigned int)i, k1, k2, thr) ? p * inv_keep : 0.f;

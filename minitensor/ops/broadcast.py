@@ -10,7 +10,7 @@ def broadcast_shape(op, a_shape, b_shape):
     out = []
     for dim, (m, n) in enumerate(zip(a, b)):
         if m != n and m != 1 and n != 1:
-            raise ValueError(
+            raise RuntimeError(
                 f"{op}: the size of tensor a ({m}) must match the size of tensor b ({n}) at "
                 f"non-singleton dimension {dim} (shapes {tuple(a_shape)} and {tuple(b_shape)} "
                 f"do not broadcast; sizes must be equal or one of them 1)")

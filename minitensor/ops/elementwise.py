@@ -288,13 +288,14 @@ class MaskedFill(Function):
 
     def forward(self, a, mask=None, value=0.0):
         xp = xp_of(a)
+        self.a_shape = a.shape
         self.save_for_backward(mask)
         return xp.where(mask, a.dtype.type(value), a)
 
     def backward(self, g):                       # filled positions get no gradient
         xp = xp_of(g)
         (mask,) = self.saved
-        return xp.where(mask, g.dtype.type(0), g)
+        return unbroadcast(xp.where(mask, g.dtype.type(0), g), self.a_shape)
 
 
 class Cast(Function):
