@@ -17,18 +17,21 @@ _NCCL_OPS = {ReduceOp.SUM: 0, ReduceOp.PRODUCT: 1, ReduceOp.MAX: 2, ReduceOp.MIN
 
 
 def encode_unique_id(uid):
-    """ncclUniqueId (128 C chars, which CuPy hands out as Python ints, in -128..127 or in
-    0..255 depending on the platform and on how CuPy was built; CuPy 14.2 on x86-64 gives
-    0..255) -> 129 bytes: which of the two it was, then the bytes."""
+    """ncclUniqueId as CuPy hands it out -> bytes for the other ranks: a kind byte, then the
+    128 id bytes. CuPy 14 gives (and takes back) bytes; older CuPy gave a tuple of C chars
+    as ints, in -128..127 or 0..255 by platform and build."""
+    if isinstance(uid, (bytes, bytearray)):
+        return b'\x02' + bytes(uid)
     unsigned = any(v > 127 for v in uid)
     return bytes([unsigned]) + bytes(v & 0xFF for v in uid)
 
 
 def decode_unique_id(data):
-    """The ints NcclCommunicator takes back, in the range CuPy handed them out in. Where
-    no byte was above 127 nor negative, both ranges hold the same values."""
-    unsigned, raw = data[0], data[1:]
-    return tuple(raw) if unsigned else tuple(b - 256 if b > 127 else b for b in raw)
+    """The id in the form CuPy handed it out (bytes, or ints in the same range)."""
+    kind, raw = data[0], bytes(data[1:])
+    if kind == 2:
+        return raw
+    return tuple(raw) if kind else tuple(b - 256 if b > 127 else b for b in raw)
 
 
 class NCCLBackend:

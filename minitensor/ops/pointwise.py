@@ -329,7 +329,14 @@ class Remainder(Function):
 
     def forward(self, a, b):
         self.save_for_backward(a, b)
-        return xp_of(a).remainder(a, b)
+        xp = xp_of(a)
+        if a.dtype.kind != 'f':
+            return xp.remainder(a, b)
+        # fmod is exact; moving it to b's sign keeps it exact (NumPy's and torch's CPU way;
+        # CuPy's remainder computes a - floor(a / b) b, which rounds near multiples of b)
+        r = xp.fmod(a, b)
+        r = xp.where((r != 0) & ((r < 0) != (b < 0)), r + b, r)
+        return xp.where(r == 0, xp.copysign(xp.zeros_like(r), b), r)
 
     def backward(self, g):                       # d/da = 1, d/db = -(a // b)
         a, b = self.saved

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.skipif(not mt.gpu_available(), reason="needs CuPy and a
 def test_torch_layout_indexing_and_gradient_on_the_gpu():
     a = np.random.default_rng(0).standard_normal((2, 3, 4, 5))
     for index in [(0, slice(None), [0, 3, 3]), (slice(None), 1, slice(None), [-1, 0]),
-                  ([1, 0], None, [2, 1]), (True, 1), [[True, False, True], [False, True, True]]]:
+                  ([1, 0], None, [2, 1]), (True, 1), np.array([[True, False, True], [False, True, True]])]:
         cpu = mt.tensor(a, requires_grad=True)
         gpu = mt.tensor(a, device='gpu', requires_grad=True)
         y_cpu, y_gpu = cpu[index], gpu[index]
@@ -23,8 +23,12 @@ def test_torch_layout_indexing_and_gradient_on_the_gpu():
 
 def test_repr_of_a_large_gpu_tensor_is_the_cpu_one_plus_the_device():
     x = mt.randn(2000, 300)
-    text = repr(x.to('gpu'))
-    assert text == repr(x)[:-1] + ", device='gpu')"
+    text, cpu = repr(x.to('gpu')), repr(x)
+    # the suffix goes on the last line, or on a line of its own where it would pass 80
+    # columns (torch's rule): the CPU text's last line is a full row of numbers here
+    last_line = cpu[:-1].rsplit('\n', 1)[-1]
+    joint = ', ' if len(last_line) + len(", device='gpu'") + 1 <= 80 else ',\n       '
+    assert text == cpu[:-1] + joint + "device='gpu')"
 
 
 def test_softmax_nonfinite_rows_on_the_gpu():
