@@ -56,6 +56,19 @@ def save_checkpoint(path, *, model, optimizer, step, spec, train_config, tokeniz
     }, path)
 
 
+def save_torch_weights(path, model):
+    """The weights alone, under the lecture's parameter names, as `model.safetensors`: the
+    lecture's own PyTorch GPTLanguageModel loads them with
+    `model.load_state_dict(safetensors.torch.load_file(path))`. Written atomically, and
+    only where the optional safetensors package is installed; returns whether it wrote."""
+    try:
+        import safetensors  # noqa: F401  (the optional `safetensors` extra)
+    except ImportError:
+        return False
+    mt.save(model.state_dict(), path)
+    return True
+
+
 def load_checkpoint(path):
     """The checkpoint dict at `path` (tensors on the CPU), checked; UserError for anything else."""
     path = Path(path)

@@ -214,6 +214,7 @@ class Trainer:
         ckpt_io.save_checkpoint(self.ckpt_path, model=self.raw_model, optimizer=self.optimizer, step=self.state.step,
                                 spec=self.spec, train_config=self.cfg, tokenizer=self.tokenizer,
                                 best_val_loss=self.state.best_val)
+        ckpt_io.save_torch_weights(self.ckpt_path.parent / 'model.safetensors', self.raw_model)
 
 
 def seed_of(seed):
