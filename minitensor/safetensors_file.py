@@ -10,7 +10,6 @@ plain CPU tensors. GPU tensors are staged through host memory.
 """
 import json
 import os
-import uuid
 
 import numpy as np
 
@@ -47,17 +46,8 @@ def save(obj, path):
              'requires_grad': [k for k, t in obj.items() if t.requires_grad],
              'gpu': [k for k, t in obj.items() if t.device != 'cpu']}
     metadata = {'format': 'pt', META_KEY: json.dumps(extra)}
-    directory, name = os.path.split(os.path.abspath(path))
-    tmp = os.path.join(directory, f".{name}.{uuid.uuid4().hex[:12]}.tmp")
-    try:
-        st.numpy.save_file(arrays, tmp, metadata=metadata)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    from .serialization import write_atomically
+    write_atomically(path, lambda tmp: st.numpy.save_file(arrays, tmp, metadata=metadata))
 
 
 def _names(extra, key, path):

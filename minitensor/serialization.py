@@ -135,16 +135,23 @@ def save(obj, f):
     if hasattr(f, 'write'):                 # a file object, as torch.save(obj, buffer)
         np.savez(f, **arrays)
         return
-    path = os.fspath(f)
+    def write(tmp):
+        # os.open with mode 0o666 lets the umask decide the permissions, as a plain open() would
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), 'wb') as out:
+            np.savez(out, **arrays)
+    write_atomically(os.fspath(f), write)
+
+
+def write_atomically(path, write):
+    """write(tmp) to a temporary file beside `path`, put it on disk, then rename it over
+    `path`: readers see the old file or the new one, never half of one, and a crash
+    mid-write leaves the old file as it was (the checkpoint rule)."""
     directory, name = os.path.split(os.path.abspath(path))
     tmp = os.path.join(directory, f".{name}.{uuid.uuid4().hex[:12]}.tmp")
-    # os.open with mode 0o666 lets the umask decide the permissions, as a plain open() would
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
-        with os.fdopen(fd, 'wb') as out:
-            np.savez(out, **arrays)
-            out.flush()
-            os.fsync(out.fileno())      # the bytes are on disk before the rename makes them visible
+        write(tmp)
+        with open(tmp, 'rb+') as written:
+            os.fsync(written.fileno())  # the bytes are on disk before the rename makes them visible
         os.replace(tmp, path)           # atomic: readers see the old file or the new one
     except BaseException:
         try:
