@@ -308,12 +308,14 @@ def scatter_add(target, index, values):
 
 def reduce_at(op, target, index, values):
     """target[index] = op(target[index], values) with every repeated index counted, for
-    op in 'add', 'multiply', 'maximum', 'minimum' (scatter_reduce). CuPy has atomic
-    forms of all but multiply, which takes a round trip through the CPU."""
-    if device_of(target) == 'gpu' and op == 'multiply':
+    op in 'add', 'multiply', 'maximum', 'minimum' (scatter_reduce). On the GPU only add
+    runs as CuPy's atomic ufunc.at: CuPy has no multiply.at, and its maximum.at /
+    minimum.at did not give the exact float64 winners on an H100 (so the backward's
+    `a == out` found none); those take a round trip through the CPU."""
+    if device_of(target) == 'gpu' and op in ('multiply', 'maximum', 'minimum'):
         host = to_device(target, 'cpu')
-        np.multiply.at(host, tuple(to_device(i, 'cpu') if hasattr(i, 'shape') else i for i in index),
-                       to_device(values, 'cpu'))
+        getattr(np, op).at(host, tuple(to_device(i, 'cpu') if hasattr(i, 'shape') else i for i in index),
+                           to_device(values, 'cpu'))
         target[...] = to_device(host, 'gpu')
         return target
     getattr(xp_of(target), op).at(target, index, values)
