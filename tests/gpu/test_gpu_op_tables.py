@@ -89,7 +89,9 @@ def test_gpu_matches_cpu(name, data, seed, layout):
     cpu_in, gpu_in = _on('cpu', arrays, grads), _on(GPU, arrays, grads)
     try:
         cpu_out = _run(op, cpu_in)
-    except Exception as e:                      # the CPU refuses: the GPU must refuse alike
+    except Exception as e:                      # the CPU refuses: the GPU must refuse alike,
+        if type(e).__name__ == 'IndexOutOfRangeError':   # except for index bounds, which the
+            return                              # GPU does not check (a check would synchronize; README)
         with pytest.raises(type(e)):
             _run(op, gpu_in, GPU_LIB)
         return
