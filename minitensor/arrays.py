@@ -25,8 +25,8 @@ def as_array(data, dtype=None, device=None, copy=True):
         try:
             array = np.asarray(data)
         except ValueError:      # NumPy refuses ragged nested lists
-            raise ValueError(f"tensor: the nested lists are ragged (rows of different lengths); "
-                             f"every row at a given depth must have the same length") from None
+            raise ValueError("tensor: the nested lists are ragged (rows of different lengths); "
+                             "every row at a given depth must have the same length") from None
         if dtype is None and array.dtype == np.float64:
             array = array.astype(np.float32)
         elif dtype is None and array.dtype.kind in 'iu':

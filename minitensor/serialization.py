@@ -348,7 +348,7 @@ class _Decoder:
             for v in k['v']:
                 self.check_key(v, depth + 1)
             return
-        self.fail(f"its metadata has a dict key that is not a str, number, bool, None or tuple")
+        self.fail("its metadata has a dict key that is not a str, number, bool, None or tuple")
 
     def device(self, d):
         saved = d.get('d', 'cpu')

@@ -1408,7 +1408,7 @@ class Tensor:
             if reduce not in ('add', 'multiply'):
                 raise ValueError(f"scatter: reduce must be 'add' or 'multiply', got {reduce!r}")
             if src is None:
-                src = full_like_of(self, index.shape, value)
+                src = Tensor._wrap(self.xp.full(tuple(index.shape), value, dtype=self.array.dtype))
             return self.scatter_reduce(dim, index, src, 'sum' if reduce == 'add' else 'prod')
         if src is None:
             if value is None:

@@ -238,3 +238,11 @@ def test_nodes_keep_arrays_only_through_save_for_backward():
     loss.backward()
     for fn in nodes:
         assert not fn.saved, f"{fn.name} kept its saved arrays after backward"
+
+
+def test_scatter_of_a_value_with_reduce_as_torch():
+    torch = pytest.importorskip('torch')
+    for reduce in ('add', 'multiply'):
+        ours = mt.full((3,), 3.0).scatter(0, mt.tensor([0, 0, 2]), 2.0, reduce=reduce)
+        theirs = torch.full((3,), 3.0).scatter(0, torch.tensor([0, 0, 2]), 2.0, reduce=reduce)
+        assert ours.tolist() == theirs.tolist()
