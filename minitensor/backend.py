@@ -42,16 +42,21 @@ def tune_cpu_allocator():
     return bool(libc.mallopt(M_MMAP_THRESHOLD, 1 << 30) and libc.mallopt(M_TRIM_THRESHOLD, (1 << 31) - 1))
 
 
+class _TF32Alias:
+    """An `allow_tf32` attribute that reads and writes the one switch, backends.allow_tf32
+    (torch spells it backends.cuda.matmul.allow_tf32 and backends.cudnn.allow_tf32)."""
+
+    def __get__(self, obj, owner=None):
+        return backends.allow_tf32
+
+    def __set__(self, obj, on):
+        backends.allow_tf32 = bool(on)
+
+
 class _Matmul:
     """backends.cuda.matmul: torch's spelling of the TF32 switch."""
 
-    @property
-    def allow_tf32(self):
-        return backends.allow_tf32
-
-    @allow_tf32.setter
-    def allow_tf32(self, on):
-        backends.allow_tf32 = bool(on)
+    allow_tf32 = _TF32Alias()
 
 
 class _Cuda:
@@ -75,13 +80,7 @@ class _Cudnn:
         self.benchmark = False
         self.deterministic = False
 
-    @property
-    def allow_tf32(self):
-        return backends.allow_tf32
-
-    @allow_tf32.setter
-    def allow_tf32(self, on):
-        backends.allow_tf32 = bool(on)
+    allow_tf32 = _TF32Alias()
 
     @staticmethod
     def is_available():
