@@ -1,6 +1,6 @@
 """Training-step time of the lecture GPT: minitensor beside PyTorch, in one run.
 
-    python benchmarks/train_step.py --device gpu --preset lecture --compare torch [--tf32]
+    python benchmarks/train_step.py --device gpu --preset lecture --compare torch [--tf32] [--graph]
     python benchmarks/train_step.py --device cpu --preset small --compare torch
 
 One step = forward + backward + AdamW step on a fixed random batch (the same model,
@@ -86,6 +86,15 @@ def cupy_peak_bytes(step):
         step()
         cp.cuda.get_current_stream().synchronize()
     return hook.peak
+
+
+def capture(step):
+    """step captured as a CUDA graph (after the eager warm-up the caller did): its replay, and
+    the bytes the graph holds (its private pool) for the peak-memory column."""
+    graph = mt.cuda.CUDAGraph()
+    with mt.cuda.graph(graph, capture_error_mode='relaxed'):
+        step()
+    return graph.replay, graph.pool().total_bytes()
 
 
 # ------------------------------------------------------------ torch
@@ -179,6 +188,8 @@ def main():
     p.add_argument('--portable', action='store_true',
                    help="also time minitensor with mt.backends.fast_paths = False (the portable xp code: "
                         "no fused kernels, no cuBLAS calls of its own)")
+    p.add_argument('--graph', action='store_true',
+                   help="also time minitensor's step captured once as a CUDA graph and replayed (GPU)")
     p.add_argument('--warmup', type=int, default=5, help='untimed steps first')
     p.add_argument('--rounds', type=int, default=5, help='timed rounds; the median is reported')
     p.add_argument('--steps', type=int, default=10, help='steps per timed round')
@@ -204,18 +215,24 @@ def main():
     def peak_rss():
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
-    def run_minitensor(name, fused, tf32):
+    def run_minitensor(name, fused, tf32, graph=False):
         mt.backends.fast_paths = fused
         mt.backends.allow_tf32 = tf32
         step, n_params = minitensor_step_fn(cfg, device)
         step(); sync()
         ops = count_applies(step)
+        if graph:
+            step(); sync()                                  # warm-up done: capture, then replay
+            step, graph_bytes = capture(step)
+            step(); sync()
         totals = gpu_kernels(step, sync) if gpu else None
         kernels = kernel_count(totals)
         if totals is not None and args.kernel_table:
             print(f'{name}: ', end='')
             print_kernel_table(totals, args.kernel_table)
         peak = cupy_peak_bytes(step) if gpu else None
+        if graph:                       # a replay allocates nothing: count what the graph holds
+            peak = cp.get_default_memory_pool().used_bytes() + graph_bytes
         seconds, host = time_steps(step, sync, args.warmup, args.rounds, args.steps)
         rows.append((name, seconds, host, peak if gpu else peak_rss(), ops, kernels))
         mt.backends.fast_paths, mt.backends.allow_tf32 = True, False
@@ -223,13 +240,17 @@ def main():
 
     variants = []
     if args.portable:
-        variants.append(('minitensor portable fp32', False, False))
-    variants.append(('minitensor fused fp32', True, False))
+        variants.append(('minitensor portable fp32', False, False, False))
+    variants.append(('minitensor fused fp32', True, False, False))
     if args.tf32 and gpu:
-        variants.append(('minitensor fused tf32', True, True))
+        variants.append(('minitensor fused tf32', True, True, False))
+    if args.graph and gpu:
+        variants.append(('minitensor graph fp32', True, False, True))
+        if args.tf32:
+            variants.append(('minitensor graph tf32', True, True, True))
     n_params = None
-    for name, fused, tf32 in variants:
-        n_params = run_minitensor(name, fused, tf32)
+    for name, fused, tf32, graph in variants:
+        n_params = run_minitensor(name, fused, tf32, graph)
         print(f'{name}: {rows[-1][1] * 1e3:.2f} ms/step', flush=True)
 
     torch = None

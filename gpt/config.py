@@ -73,6 +73,9 @@ class TrainConfig:
     out_dir: str = setting('runs/small', "run directory for ckpt.npz, log.csv, sample.txt (default: "
                                          "runs/<preset>)", flags=('--out', '--out-dir'), metavar='DIR')
     tf32: bool = setting(False, "TF32 matmuls on the GPU (faster, ~1e-3 relative error)")
+    cuda_graph: bool = setting(True, "on the GPU, capture the training step once as a CUDA graph and "
+                                     "replay it (--no-cuda-graph: eager steps, the readable reference; "
+                                     "the same losses)")
     sample_tokens: int = setting(500, "characters generated at the end of training (0: none)")
     progress: bool = setting(True, "a tqdm bar when tqdm is installed and stdout is a terminal "
                                    "(--no-progress: plain log lines)")

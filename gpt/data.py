@@ -117,10 +117,21 @@ class TextBatches:
         """(x, y), both (B, T) int64 on the device; y is x shifted left by one character.
 
         Offsets come from `generator` (default: mt's default generator)."""
+        offsets = self.draw_offsets(split, generator)                           # (B,) on the CPU
+        if self.device != 'cpu':
+            offsets = offsets.to(self.device, non_blocking=True)                # no wait for the GPU
+        return self.batch_at(split, offsets)
+
+    def draw_offsets(self, split, generator=None):
+        """(B,) int64 random start positions, drawn on the CPU from the generator's CPU stream:
+        the same batches on every device, and a CUDA-graph step copies them into its input."""
         if split not in self.splits:
             raise ValueError(f"get_batch: split must be 'train' or 'val', got {split!r}")
+        high = len(self.splits[split]) - self.block_size
+        return mt.randint(0, high, (self.batch_size,), generator=generator)      # (B,)
+
+    def batch_at(self, split, offsets):
+        """(x, y) gathered on the device from (B,) offsets already there."""
         data = self.splits[split]
-        offsets = mt.randint(0, len(data) - self.block_size, (self.batch_size,), device=self.device,
-                             generator=generator)                                         # (B,)
         idx = offsets[:, None] + self.positions[None, :]                          # (B, T)
         return data[idx], data[idx + 1]                                          # (B, T), (B, T)

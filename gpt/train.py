@@ -26,6 +26,7 @@ from .config import ARCHITECTURE_FIELDS, PRESETS, TrainConfig, default_preset, f
 from .data import CharTokenizer, TextBatches, load_text
 from .data_parallel import Quiet, Replicas
 from .errors import UserError, is_out_of_memory
+from .graph_step import WARMUP_STEPS, GraphedStep, why_not_graphed
 from .memory import check_training_fits
 from .runlog import CSVLog
 from .settings import OneLineErrorParser, add_flags, given_values
@@ -164,21 +165,36 @@ class Trainer:
         self.ckpt_path = Path(cfg.out_dir) / ckpt_io.CHECKPOINT_NAME
         self.spec = ckpt_io.model_spec(cfg, tokenizer.vocab_size)
         self.tokens_per_step = cfg.batch_size * cfg.block_size * world_size
+        self.world_size = world_size
         self.state = LoopState(step=start_step, best_val=best_val, lr=learning_rate_at(start_step, cfg),
                                interval_start=time.perf_counter())
+        self.graphed = None                 # the CUDA-graph step, when the step can be captured
+
+    def use_cuda_graph(self, log):
+        """Replay the step as a CUDA graph where it can be captured; one log line either way."""
+        reason = why_not_graphed(self.cfg, self.data.device, self.world_size)
+        if reason is None:
+            self.graphed = GraphedStep(self.model, self.optimizer, self.data, self.cfg.grad_clip, log)
+            log(f"CUDA graph: on (eager warm-up for {WARMUP_STEPS} steps, then one capture; "
+                f"--no-cuda-graph trains eagerly)")
+        elif self.cfg.cuda_graph:
+            log(f"CUDA graph: off ({reason}); training eagerly")
 
     def train_step(self):
         cfg, s = self.cfg, self.state
         lr = learning_rate_at(s.step, cfg)
         for group in self.optimizer.param_groups:
             group['lr'] = lr
-        xb, yb = self.data.get_batch('train')                     # (B, T), (B, T)
-        _, loss = self.model(xb, yb)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if cfg.grad_clip > 0:
-            mt.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
-        self.optimizer.step()
+        if self.graphed is not None:
+            loss = self.graphed()                                 # a replay (after warm-up and capture)
+        else:
+            xb, yb = self.data.get_batch('train')                 # (B, T), (B, T)
+            _, loss = self.model(xb, yb)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.grad_clip > 0:
+                mt.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+            self.optimizer.step()
         s.step += 1
         s.lr = lr
         s.loss_sum = loss.detach() if s.loss_sum is None else s.loss_sum + loss.detach()   # no sync
@@ -305,6 +321,7 @@ def train(cfg, resume=False, force=False, log=print, checkpoint=None):
     run = Trainer(cfg, replicas.wrap(model), optimizer, tokenizer, data, start_step, best_val, csv_log,
                   Progress(start_step, cfg.max_iters, cfg.progress) if main_rank else Quiet(),
                   replicas.world_size)
+    run.use_cuda_graph(log)
     s = run.state
     wall_start = time.perf_counter()
     model.train()

@@ -42,18 +42,29 @@ def drop_threshold(p):
     return int(round(p * (1 << 24)))
 
 
+def dropout_keys(seed, p):
+    """(k1, k2, thr): everything a kernel needs to redraw the mask of (seed, p)."""
+    k1, k2 = hash_keys(seed)
+    return k1, k2, drop_threshold(p)
+
+
 def keep_mask(xp, shape, seed, p):
     """bool array of `shape`: True where the element survives dropout with probability p."""
+    return keep_mask_from_keys(xp, shape, dropout_keys(seed, p))
+
+
+def keep_mask_from_keys(xp, shape, keys):
+    """keep_mask for the keys (k1, k2, thr) of dropout_keys."""
     n = int(np.prod(shape, dtype=np.int64))
     if n >= 1 << 32:
         raise ValueError(f"dropout: {n} elements is more than the hash mask's 2**32 indices")
-    k1, k2 = hash_keys(seed)
+    k1, k2, thr = keys
     h = xp.arange(n, dtype=xp.uint32)
     h ^= np.uint32(k1)
     h = _fmix32(h)
     h ^= np.uint32(k2)
     h = _fmix32(h)
-    return ((h >> np.uint32(8)) >= np.uint32(drop_threshold(p))).reshape(shape)
+    return ((h >> np.uint32(8)) >= np.uint32(thr)).reshape(shape)
 
 
 def next_seed(generator=None):

@@ -214,7 +214,8 @@ class Tensor:
 
     def to(self, *args, dtype=None, device=None, non_blocking=False):
         """to('gpu'), to(mt.float64), to('cpu', mt.float32), to(mt.device('cuda')), to(other):
-        differentiable copies. non_blocking is accepted; the copy is made right away."""
+        differentiable copies. non_blocking=True moves a CPU tensor that needs no gradient to
+        the GPU without waiting for the GPU (a pinned staging copy queued on the stream)."""
         for a in args:
             if isinstance(a, Tensor):
                 dtype, device = a.dtype, a.device
@@ -226,6 +227,9 @@ class Tensor:
         if dtype is not None and dtypes.to_dtype(dtype) != self.dtype:
             out = E.Cast.apply(out, dtype=dtypes.to_dtype(dtype))
         if device is not None and normalize_device(device) != out.device:
+            if non_blocking and out.device == 'cpu' and not out.requires_grad:
+                from .cuda.graphs import to_gpu_async
+                return Tensor._wrap(to_gpu_async(out.array))
             out = S.ToDevice.apply(out, device=normalize_device(device))
         return out
 

@@ -17,7 +17,7 @@ import minitensor as mt
 import minitensor.nn.functional as F
 from minitensor import cuda
 from minitensor.cuda import blas
-from minitensor.random_hash import keep_mask
+from minitensor.random_hash import keep_mask_from_keys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -37,19 +37,19 @@ def fake_gpu(monkeypatch):
         calls.append('relu_backward')
         return g * (y > 0)
 
-    def hash_dropout(x, p, seed):
+    def hash_dropout(x, p, keys):
         calls.append('hash_dropout')
-        return x * keep_mask(np, x.shape, seed, p) / x.dtype.type(1 - p)
+        return x * keep_mask_from_keys(np, x.shape, keys) / x.dtype.type(1 - p)
 
-    def causal_softmax_forward(scores, scale, p, seed):
+    def causal_softmax_forward(scores, scale, p, keys):
         calls.append('causal_softmax_forward')
         t = scores.shape[-1]
         x = np.where(np.triu(np.ones((t, t), bool), 1), -np.inf, scores * scale)
         e = np.exp(x - x.max(-1, keepdims=True))
         probs = (e / e.sum(-1, keepdims=True)).astype(scores.dtype)
-        return probs, (probs * keep_mask(np, probs.shape, seed, p) / (1 - p) if p else probs)
+        return probs, (probs * keep_mask_from_keys(np, probs.shape, keys) / (1 - p) if p else probs)
 
-    def causal_softmax_backward(g, probs, scale, p, seed):
+    def causal_softmax_backward(g, probs, scale, p, keys):
         calls.append('causal_softmax_backward')
         pdp = probs * g
         return (pdp - probs * pdp.sum(-1, keepdims=True)) * scale

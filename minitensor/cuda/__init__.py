@@ -133,9 +133,13 @@ class _CudaModule(types.ModuleType):
 
 sys.modules[__name__].__class__ = _CudaModule
 
-from . import amp, blas  # noqa: E402
+from . import amp, blas, graphs  # noqa: E402
+from .graphs import CUDAGraph, graph  # noqa: E402
+from .graphs import is_capturing as is_current_stream_capturing  # noqa: E402
+from .streams import Stream, current_stream, default_stream, stream  # noqa: E402
 from .attention import causal_softmax_backward, causal_softmax_forward  # noqa: E402
 from .cross_entropy import CrossEntropySaved, cross_entropy_backward, cross_entropy_forward  # noqa: E402
-from .elementwise import adam_update, hash_dropout, relu_backward, relu_forward  # noqa: E402
+from .elementwise import (adam_step_values, adam_update, hash_dropout, relu_backward, relu_forward,  # noqa: E402
+                          sum_of_squares)
 from .layer_norm import layer_norm_backward, layer_norm_forward  # noqa: E402
 from .special import erf, erfc, erfinv  # noqa: E402

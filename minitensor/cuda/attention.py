@@ -8,14 +8,13 @@ with keep from the hash of (seed, flat index), recomputed in backward, never sto
 import numpy as np
 
 from ..backend import cupy_module
-from ..random_hash import drop_threshold, hash_keys
-from .common import raw_kernel, rows_launch
+from .common import key_args, on_device, raw_kernel, rows_launch
 
 _FORWARD = r'''
 extern "C" __global__ void causal_softmax_fwd(
         const float* __restrict__ S, float* __restrict__ P, float* __restrict__ Y,
-        long long rows, int T, float scale, float inv_keep, int dropout,
-        unsigned int k1, unsigned int k2, unsigned int thr) {
+        long long rows, int T, float scale, float inv_keep, int dropout, MT_KEY_PARAMS) {
+    MT_LOAD_KEYS
     long long row = ((long long)blockIdx.x * blockDim.x + threadIdx.x) >> 5;
     int lane = threadIdx.x & 31;
     if (row >= rows) return;
@@ -43,8 +42,8 @@ extern "C" __global__ void causal_softmax_fwd(
 _BACKWARD = r'''
 extern "C" __global__ void causal_softmax_bwd(
         const float* __restrict__ G, const float* __restrict__ P, float* __restrict__ dS,
-        long long rows, int T, float scale, float inv_keep, int dropout,
-        unsigned int k1, unsigned int k2, unsigned int thr) {
+        long long rows, int T, float scale, float inv_keep, int dropout, MT_KEY_PARAMS) {
+    MT_LOAD_KEYS
     long long row = ((long long)blockIdx.x * blockDim.x + threadIdx.x) >> 5;
     int lane = threadIdx.x & 31;
     if (row >= rows) return;
@@ -71,32 +70,38 @@ extern "C" __global__ void causal_softmax_bwd(
 '''
 
 
-def _args(scores, scale, dropout_p, seed):
+def _args(scores, scale, dropout_p, keys):
     rows = scores.size // scores.shape[-1]
-    k1, k2 = hash_keys(seed) if dropout_p else (0, 0)
     inv_keep = 1.0 / (1.0 - dropout_p) if dropout_p else 1.0
+    if not dropout_p:
+        keys = (0, 0, 0)
     return (np.int64(rows), np.int32(scores.shape[-1]), np.float32(scale), np.float32(inv_keep),
-            np.int32(bool(dropout_p)), np.uint32(k1), np.uint32(k2), np.uint32(drop_threshold(dropout_p)))
+            np.int32(bool(dropout_p))) + key_args(keys)
 
 
-def causal_softmax_forward(scores, scale, dropout_p, seed):
-    """(P, Y): the softmax (saved for backward) and its dropped-out copy (Y is P if p == 0)."""
+def _kernel(code, name, keys):
+    return raw_kernel(code, name, (('MT_DEVICE_KEYS', 1),) if on_device(keys) else ())
+
+
+def causal_softmax_forward(scores, scale, dropout_p, keys):
+    """(P, Y): the softmax (saved for backward) and its dropped-out copy (Y is P if p == 0).
+    keys: random_hash.dropout_keys(seed, p), or their device slot under graph capture."""
     cp = cupy_module()
     scores = cp.ascontiguousarray(scores)
     p = cp.empty_like(scores)
     y = cp.empty_like(scores) if dropout_p else p
-    args = _args(scores, scale, dropout_p, seed)
+    args = _args(scores, scale, dropout_p, keys)
     grid, block = rows_launch(int(args[0]))
-    raw_kernel(_FORWARD, 'causal_softmax_fwd')(grid, block, (scores, p, y) + args)
+    _kernel(_FORWARD, 'causal_softmax_fwd', keys)(grid, block, (scores, p, y) + args)
     return p, y
 
 
-def causal_softmax_backward(g, p, scale, dropout_p, seed):
+def causal_softmax_backward(g, p, scale, dropout_p, keys):
     """dL/dscores from dL/dY and the saved softmax P."""
     cp = cupy_module()
     g = cp.ascontiguousarray(g)
     ds = cp.empty_like(p)
-    args = _args(p, scale, dropout_p, seed)
+    args = _args(p, scale, dropout_p, keys)
     grid, block = rows_launch(int(args[0]))
-    raw_kernel(_BACKWARD, 'causal_softmax_bwd')(grid, block, (g, p, ds) + args)
+    _kernel(_BACKWARD, 'causal_softmax_bwd', keys)(grid, block, (g, p, ds) + args)
     return ds

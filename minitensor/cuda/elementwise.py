@@ -3,24 +3,28 @@
 Portable references: ops/nn.py HashDropout, ops/elementwise.py ReLU, optim/adam.py
 Adam._update (same operations in the same order, in the parameter's dtype).
 """
-import numpy as np
+import functools
 
-from ..random_hash import drop_threshold, hash_keys
-from .common import elementwise_kernel
+from ..backend import cupy_module
+from .common import elementwise_kernel, key_args, on_device
 
 _DROPOUT = ('T x, uint32 k1, uint32 k2, uint32 thr, T scale', 'T y',
             'y = mt_keep((unsigned int)i, k1, k2, thr) ? (T)(x * scale) : (T)0',
             'mt_hash_dropout')
+_DROPOUT_DEVICE_KEYS = ('T x, raw uint32 keys, T scale', 'T y',
+                        'y = mt_keep((unsigned int)i, keys[0], keys[1], keys[2]) ? (T)(x * scale) : (T)0',
+                        'mt_hash_dropout_dk')
 
 
-def hash_dropout(x, p, seed):
-    """x * keep / (1 - p), keep from the hash of (seed, flat index); used both ways."""
+def hash_dropout(x, p, keys):
+    """x * keep / (1 - p), keep from the hash of the flat index under `keys` (k1, k2, thr:
+    host numbers, or a device slot under CUDA-graph capture); used both ways."""
     if x.size >= 1 << 32:
         raise ValueError(f"dropout: {x.size} elements is more than the hash mask's 2**32 indices")
-    k1, k2 = hash_keys(seed)
     scale = x.dtype.type(1.0 / (1.0 - p))
-    return elementwise_kernel(*_DROPOUT)(x, np.uint32(k1), np.uint32(k2),
-                                         np.uint32(drop_threshold(p)), scale)
+    if on_device(keys):
+        return elementwise_kernel(*_DROPOUT_DEVICE_KEYS)(x, keys, scale)
+    return elementwise_kernel(*_DROPOUT)(x, *key_args(keys), scale)
 
 
 def relu_forward(a):
@@ -32,10 +36,7 @@ def relu_backward(g, y):
     return elementwise_kernel('T g, T y', 'T dx', 'dx = y <= (T)0 ? (T)0 : g', 'mt_relu_bwd')(g, y)
 
 
-_ADAM = ('T g, T decay, T l2, T beta1, T one_minus_beta1, T beta2, T one_minus_beta2, '
-         'T step_size, T sqrt_bc2, T eps',
-         'T p, T m, T v',
-         '''
+_ADAM_BODY = '''
          T grad = g;
          if (l2 != (T)0) grad = grad + l2 * p;          // Adam: L2 term joins the gradient
          p = p * decay;                                  // AdamW: decoupled decay (1 otherwise)
@@ -43,15 +44,43 @@ _ADAM = ('T g, T decay, T l2, T beta1, T one_minus_beta1, T beta2, T one_minus_b
          v = v * beta2 + one_minus_beta2 * (grad * grad);
          T denom = sqrt(v) / sqrt_bc2 + eps;
          p = p - step_size * (m / denom);
-         ''',
-         'mt_adam_update')
+         '''
+_ADAM = ('T g, T decay, T l2, T beta1, T one_minus_beta1, T beta2, T one_minus_beta2, '
+         'T step_size, T sqrt_bc2, T eps', 'T p, T m, T v', _ADAM_BODY, 'mt_adam_update')
+# under CUDA-graph capture the step-dependent values come from a device slot
+_ADAM_DEVICE_STEP = ('T g, raw T hyper, T l2, T beta1, T one_minus_beta1, T beta2, T one_minus_beta2, T eps',
+                     'T p, T m, T v',
+                     'T decay = hyper[0], step_size = hyper[1], sqrt_bc2 = hyper[2];' + _ADAM_BODY,
+                     'mt_adam_update_ds')
 
 
-def adam_update(p, grad, m, v, lr, beta1, beta2, eps, weight_decay, decoupled, bias_correction1,
-                bias_correction2):
-    """Update p, m, v in place with one launch (the math of Adam._update)."""
-    t = p.dtype.type
+def adam_step_values(lr, weight_decay, decoupled, bias_correction1, bias_correction2):
+    """(decay, step_size, sqrt_bc2): what changes from step to step in adam_update."""
     decay = 1 - lr * weight_decay if decoupled and weight_decay != 0 else 1.0
+    return decay, lr / bias_correction1, bias_correction2 ** 0.5
+
+
+def adam_update(p, grad, m, v, hyper, beta1, beta2, eps, weight_decay, decoupled):
+    """Update p, m, v in place with one launch (the math of Adam._update). `hyper` is
+    adam_step_values(...): host numbers, or a device slot under CUDA-graph capture."""
+    t = p.dtype.type
     l2 = 0.0 if decoupled else weight_decay
+    if on_device(hyper):
+        elementwise_kernel(*_ADAM_DEVICE_STEP)(grad, hyper, t(l2), t(beta1), t(1 - beta1), t(beta2),
+                                               t(1 - beta2), t(eps), p, m, v)
+        return
+    decay, step_size, sqrt_bc2 = hyper
     elementwise_kernel(*_ADAM)(grad, t(decay), t(l2), t(beta1), t(1 - beta1), t(beta2), t(1 - beta2),
-                               t(lr / bias_correction1), t(bias_correction2 ** 0.5), t(eps), p, m, v)
+                               t(step_size), t(sqrt_bc2), t(eps), p, m, v)
+
+
+@functools.lru_cache(maxsize=None)
+def _sum_of_squares_kernel():
+    return cupy_module().ReductionKernel('T x', 'float32 y', '(float)x * (float)x', 'a + b', 'y = a', '0',
+                                         'mt_sum_of_squares')
+
+
+def sum_of_squares(x):
+    """sum(x * x) accumulated in float32, as a 0-d array: one reduction, no temporary, and no
+    cuBLAS dot (CuPy's refuses CUDA-graph capture)."""
+    return _sum_of_squares_kernel()(x)

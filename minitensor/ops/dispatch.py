@@ -8,11 +8,26 @@ compute the same thing (tests/gpu checks one against the other).
 """
 import math
 
+import numpy as np
+
 from .. import cuda
 from .. import random as mt_random
-from ..random_hash import next_seed
+from ..random_hash import dropout_keys, next_seed
 from ..tensor import Tensor
 from . import nn as N
+
+
+def step_dropout_keys(generator, p):
+    """This step's dropout keys for a fused kernel: a fresh seed from the generator, drawn
+    now (eager) or before each replay into a device slot (CUDA-graph capture)."""
+    return cuda.graphs.step_values(lambda: dropout_keys(next_seed(generator), p), 3, np.uint32)
+
+
+def _not_capturing(op):
+    if cuda.graphs.is_capturing():
+        raise RuntimeError(f"{op}: its portable path (not float32 on the GPU, or fast paths off) "
+                           f"draws its random mask on the host, which a CUDA graph would replay "
+                           f"unchanged; capture float32 GPU models only")
 
 
 def dropout(x, p, generator=None):
@@ -22,7 +37,8 @@ def dropout(x, p, generator=None):
     Portable: a mask drawn from the generator and saved for backward.
     """
     if cuda.fusable(x.array):
-        return N.HashDropout.apply(x, p=p, seed=next_seed(generator))
+        return N.HashDropout.apply(x, p=p, keys=step_dropout_keys(generator, p))
+    _not_capturing('dropout')
     keep = mt_random.bernoulli(x.shape, 1.0 - p, x.device, generator)   # torch's CPU mask, draw for draw
     mask = keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - p))
     return N.Dropout.apply(x, mask=mask)
@@ -39,10 +55,12 @@ def scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal, scale
     L, S = q.shape[-2], k.shape[-2]
     if (is_causal and attn_mask is None and L == S and dropout_p < 1
             and cuda.fusable(q.array, k.array, v.array)):
-        seed = next_seed(generator) if dropout_p else 0
+        keys = step_dropout_keys(generator, dropout_p) if dropout_p else (0, 0, 0)
         wei = N.CausalSoftmax.apply(q @ k.transpose(-2, -1), scale=scale, dropout_p=dropout_p,
-                                    seed=seed)                           # (..., L, S)
+                                    keys=keys)                           # (..., L, S)
         return wei @ v                                                   # (..., L, Ev)
+    if dropout_p:
+        _not_capturing('scaled_dot_product_attention')
     xp = q.xp
     wei = q @ k.transpose(-2, -1) * scale                                # (..., L, S)
     if is_causal:                 # query i sees keys 0..i, aligned top-left as torch's tril(ones(L, S))

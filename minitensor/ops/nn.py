@@ -9,7 +9,7 @@ record; the xp code below is their reference.
 from .. import cuda
 from ..autograd import Function
 from ..backend import quiet_nonfinite, xp_of
-from ..random_hash import keep_mask
+from ..random_hash import dropout_keys, keep_mask
 
 
 def stable_shift(x, axis):
@@ -211,8 +211,11 @@ class Dropout(Function):
 class HashDropout(Function):
     """Dropout whose mask is a hash of (seed, element index): recomputed in backward, not stored."""
 
-    def forward(self, x, p=0.5, seed=0):
+    def forward(self, x, p=0.5, seed=0, keys=None):
+        """keys: dropout_keys(seed, p) drawn by the caller, or their device slot under
+        CUDA-graph capture (graphs.step_values); the fused kernel reads them."""
         self.p, self.seed = p, seed
+        self.keys = keys if keys is not None else dropout_keys(seed, p)
         self.fused = cuda.fusable(x)
         return self._apply(x)
 
@@ -221,7 +224,7 @@ class HashDropout(Function):
 
     def _apply(self, x):
         if self.fused:
-            return cuda.hash_dropout(x, self.p, self.seed)
+            return cuda.hash_dropout(x, self.p, self.keys)
         keep = keep_mask(xp_of(x), x.shape, self.seed, self.p)
         return x * (keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - self.p)))
 
@@ -235,11 +238,12 @@ class CausalSoftmax(Function):
     dL/dscores = scale * P * (dY * D - sum(P * dY * D)).
     """
 
-    def forward(self, scores, scale=1.0, dropout_p=0.0, seed=0):
+    def forward(self, scores, scale=1.0, dropout_p=0.0, seed=0, keys=None):
         self.scale, self.p, self.seed = scale, dropout_p, seed
+        self.keys = keys if keys is not None else dropout_keys(seed, dropout_p)
         self.fused = cuda.fusable(scores)
         if self.fused:
-            probs, y = cuda.causal_softmax_forward(scores, scale, dropout_p, seed)
+            probs, y = cuda.causal_softmax_forward(scores, scale, dropout_p, self.keys)
             self.save_for_backward(probs)
             return y
         xp = xp_of(scores)
@@ -257,7 +261,7 @@ class CausalSoftmax(Function):
     def backward(self, g):
         (probs,) = self.saved
         if self.fused:
-            return cuda.causal_softmax_backward(g, probs, self.scale, self.p, self.seed)
+            return cuda.causal_softmax_backward(g, probs, self.scale, self.p, self.keys)
         dp = g * self._keep_scale(probs) if self.p else g                     # through the dropout
         pdp = probs * dp
         return (pdp - probs * pdp.sum(axis=-1, keepdims=True)) * probs.dtype.type(self.scale)

@@ -38,6 +38,10 @@ class Adam(Optimizer):
         lr, (beta1, beta2), eps, wd = group['lr'], group['betas'], group['eps'], group['weight_decay']
         amsgrad = group.get('amsgrad', False)
         if not state:
+            if cuda.graphs.is_capturing():
+                raise RuntimeError(f"{type(self).__name__}: the optimizer state does not exist yet, "
+                                   f"and creating it under CUDA-graph capture would zero it at every "
+                                   f"replay; take one eager step (warm-up) before capturing")
             state['step'] = 0
             state['exp_avg'] = xp.zeros_like(p.array)      # m: running mean of grad
             state['exp_avg_sq'] = xp.zeros_like(p.array)   # v: running mean of grad**2
@@ -45,11 +49,19 @@ class Adam(Optimizer):
                 state['max_exp_avg_sq'] = xp.zeros_like(p.array)
         if group.get('maximize', False):
             grad = -grad                                   # ascend: a new array, grad stays intact
-        state['step'] += 1
-        t, m, v = state['step'], state['exp_avg'], state['exp_avg_sq']
+        m, v = state['exp_avg'], state['exp_avg_sq']
         if not amsgrad and cuda.fusable(p.array, grad, m, v):   # the lines below, in one launch
-            return cuda.adam_update(p.array, grad, m, v, lr, beta1, beta2, eps, wd,
-                                    self.decoupled_weight_decay, 1 - beta1 ** t, 1 - beta2 ** t)
+            def step_values():
+                # what changes between steps; under CUDA-graph capture this runs before every replay
+                state['step'] += 1
+                t = state['step']
+                return cuda.adam_step_values(group['lr'], wd, self.decoupled_weight_decay,
+                                             1 - beta1 ** t, 1 - beta2 ** t)
+            hyper = cuda.graphs.step_values(step_values, 3, p.dtype)
+            return cuda.adam_update(p.array, grad, m, v, hyper, beta1, beta2, eps, wd,
+                                    self.decoupled_weight_decay)
+        state['step'] += 1
+        t = state['step']
 
         if wd != 0:
             if self.decoupled_weight_decay:

@@ -2,6 +2,7 @@
 is at most max_norm) and clip_grad_value_ (each element clamped)."""
 import math
 
+from .. import cuda
 from ..backend import xp_of
 from ..tensor import Tensor
 
@@ -38,8 +39,12 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
         total = xp.max(xp.stack([xp.max(xp.abs(g)) if g.size else xp.zeros((), g.dtype)
                                  for g in wide]))
     elif norm_type == 2.0:
-        # a dot product per gradient: no temporary the size of the gradient
-        total = xp.sqrt(sum(xp.dot(g.ravel(), g.ravel()) for g in wide))
+        # one reduction per gradient, no temporary the size of the gradient (on the GPU
+        # our own kernel: CuPy's cuBLAS dot cannot be captured in a CUDA graph)
+        if all(cuda.fusable(g) for g in wide):
+            total = xp.sqrt(sum(cuda.sum_of_squares(g) for g in wide))
+        else:
+            total = xp.sqrt(sum(xp.dot(g.ravel(), g.ravel()) for g in wide))
     else:
         total = sum(xp.sum(xp.abs(g) ** norm_type) for g in wide) ** (1.0 / norm_type)
     total = xp.asarray(total)
