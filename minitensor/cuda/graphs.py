@@ -151,7 +151,10 @@ class CUDAGraph:
         self._slab_bytes = 0
         _capture = self
         try:
-            stream.begin_capture(mode=CAPTURE_MODES[capture_error_mode])
+            # always relaxed: the private pool calls cudaMalloc as the capture first needs
+            # memory, which the stricter modes refuse ('global' and 'thread_local' are
+            # accepted names, torch's default is 'global'; no other thread captures here)
+            stream.begin_capture(mode=CAPTURE_MODES['relaxed'])
         except Exception:
             _capture = None
             self._allocator.__exit__(None, None, None)

@@ -1,4 +1,5 @@
 """Shape ops: they move or copy elements, so backward moves the gradient back."""
+from .. import cuda
 from ..autograd import Function
 from ..backend import device_of, to_device, xp_of
 from .broadcast import unbroadcast
@@ -47,13 +48,32 @@ class Contiguous(Function):
         return g
 
 
+def concatenate(arrays, axis):
+    """xp.concatenate, except under CUDA-graph capture: there CuPy's many-array kernel would
+    upload a table of pointers from the host, which a capture refuses, so each piece is
+    copied into its slice of the output instead (one copy kernel per piece)."""
+    xp = xp_of(arrays[0])
+    if not cuda.graphs.is_capturing():
+        return xp.concatenate(arrays, axis=axis)
+    axis = axis % arrays[0].ndim
+    shape = list(arrays[0].shape)
+    shape[axis] = sum(a.shape[axis] for a in arrays)
+    out = xp.empty(tuple(shape), dtype=xp.result_type(*arrays))
+    start = 0
+    for a in arrays:
+        index = (slice(None),) * axis + (slice(start, start + a.shape[axis]),)
+        out[index] = a
+        start += a.shape[axis]
+    return out
+
+
 class Cat(Function):
     """Concatenate along `dim`; backward slices the gradient back into pieces."""
 
     def forward(self, *arrays, dim=0):
         self.dim = dim
         self.sizes = [a.shape[dim] for a in arrays]
-        return xp_of(arrays[0]).concatenate(arrays, axis=dim)
+        return concatenate(arrays, dim)
 
     def backward(self, g):
         grads, start = [], 0
@@ -90,7 +110,7 @@ class Split(Function):
                 shape = self.shape[:self.dim] + (n,) + self.shape[self.dim + 1:]
                 g = xp.zeros(shape, dtype=next(x for x in grads if x is not None).dtype)
             parts.append(g)
-        return xp.concatenate(parts, axis=self.dim)
+        return concatenate(parts, self.dim)
 
 
 class Stack(Function):
@@ -98,7 +118,8 @@ class Stack(Function):
 
     def forward(self, *arrays, dim=0):
         self.dim = dim
-        return xp_of(arrays[0]).stack(arrays, axis=dim)
+        axis = dim % (arrays[0].ndim + 1)
+        return concatenate([xp_of(a).expand_dims(a, axis) for a in arrays], axis)
 
     def backward(self, g):
         xp = xp_of(g)
