@@ -119,7 +119,7 @@ def test_switch_off_runs_no_fused_kernel_and_no_cublas_call_of_ours(monkeypatch)
                  'cross_entropy_forward', 'cross_entropy_backward', 'adam_update'):
         monkeypatch.setattr(cuda, name, forbidden)
     monkeypatch.setattr(blas, 'batched_matmul', forbidden)
-    monkeypatch.setattr(blas, 'cublas_module', forbidden)          # the GEMV column sums
+    monkeypatch.setattr(blas.cublas_calls, 'gemm_strided_batched', forbidden)   # every cuBLAS call of ours
     mt.backends.fast_paths = False
     mt.manual_seed(0)
     model = GPT(GPTConfig(vocab_size=65, block_size=32, n_embd=48, n_head=3, n_layer=2, dropout=0.2)).to('gpu')
