@@ -71,6 +71,10 @@ def next_seed(generator=None):
     """A fresh 63-bit seed drawn on the host from the generator's CPU stream.
 
     Host-side, so launching a dropout never waits for the GPU; the CPU stream is part
-    of the generator's saved state, so resumed runs draw the same masks.
+    of the generator's saved state, so resumed runs draw the same masks. The two raw
+    32-bit words are the ones random64(1) would give (high word first), read straight
+    from the MT19937 state: ~1 us instead of ~15, which matters when a CUDA-graph replay
+    draws every dropout seed of a step on the host.
     """
-    return int(mt_random.resolve(generator).random64(1)[0] >> np.uint64(1))
+    high, low = mt_random.resolve(generator).mt.random_raw(2).tolist()
+    return ((high << 32) | low) >> 1

@@ -74,3 +74,14 @@ def test_hash_dropout_masks_differ_between_seeds_and_drop_about_p():
     b = keep_mask(np, (100_000,), 2, 0.2)
     assert abs((~a).mean() - 0.2) < 0.005 and abs((~b).mean() - 0.2) < 0.005
     assert abs((a != b).mean() - 2 * 0.2 * 0.8) < 0.01                  # independent masks
+
+
+def test_next_seed_is_random64_of_the_cpu_stream():
+    """The fast raw-word read draws what random64 draws, and advances the stream alike."""
+    from minitensor import random as mt_random
+    from minitensor.random_hash import next_seed
+    gen = mt.Generator().manual_seed(123)
+    fast = [next_seed(gen) for _ in range(4)] + [int(gen.random32(1)[0])]
+    gen = mt.Generator().manual_seed(123)
+    slow = [int(mt_random.resolve(gen).random64(1)[0] >> np.uint64(1)) for _ in range(4)]
+    assert fast[:4] == slow and fast[4] == int(gen.random32(1)[0])
