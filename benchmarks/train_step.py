@@ -1,6 +1,6 @@
 """Training-step time of the lecture GPT: minitensor beside PyTorch, in one run.
 
-    python benchmarks/train_step.py --device gpu --preset lecture --compare torch [--tf32] [--graph]
+    python benchmarks/train_step.py --device gpu --preset lecture --compare torch [--tf32] [--graph] [--bf16] [--compile]
     python benchmarks/train_step.py --device cpu --preset small --compare torch
 
 One step = forward + backward + AdamW step on a fixed random batch (the same model,
@@ -35,7 +35,8 @@ VOCAB = 65
 
 # ------------------------------------------------------------ minitensor
 
-def minitensor_step_fn(cfg, device):
+def minitensor_step_fn(cfg, device, bf16=False):
+    """One training step of minitensor's GPT (with bf16: the forward under autocast)."""
     mt.manual_seed(1337)
     model = GPT(gpt_config(cfg, VOCAB)).to(device)
     opt = mt.optim.AdamW(model.parameters(), lr=cfg.learning_rate, betas=(cfg.beta1, cfg.beta2),
@@ -44,7 +45,11 @@ def minitensor_step_fn(cfg, device):
     yb = mt.randint(0, VOCAB, (cfg.batch_size, cfg.block_size), device=device)
 
     def step():
-        _, loss = model(xb, yb)
+        if bf16:
+            with mt.autocast(device_type='cuda', dtype=mt.bfloat16):
+                _, loss = model(xb, yb)
+        else:
+            _, loss = model(xb, yb)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -99,7 +104,7 @@ def capture(step):
 
 # ------------------------------------------------------------ torch
 
-def torch_step_fn(cfg, device, attention, compile_model=False):
+def torch_step_fn(cfg, device, attention, compile_model=False, bf16=False):
     import torch
     from gpt.torch_reference import build_torch_gpt
     torch.manual_seed(1337)
@@ -111,7 +116,11 @@ def torch_step_fn(cfg, device, attention, compile_model=False):
     forward = torch.compile(model) if compile_model else model
 
     def step():
-        _, loss = forward(xb, yb)
+        if bf16:
+            with torch.autocast(device_type='cuda', dtype=torch.bfloat16):
+                _, loss = forward(xb, yb)
+        else:
+            _, loss = forward(xb, yb)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -190,6 +199,10 @@ def main():
                         "no fused kernels, no cuBLAS calls of its own)")
     p.add_argument('--graph', action='store_true',
                    help="also time minitensor's step captured once as a CUDA graph and replayed (GPU)")
+    p.add_argument('--bf16', action='store_true',
+                   help="also time bf16 autocast steps (minitensor and torch; TF32 for the float32 rest)")
+    p.add_argument('--only', nargs='+', metavar='WORD',
+                   help="time only the variants whose name contains one of these words (e.g. graph bf16)")
     p.add_argument('--warmup', type=int, default=5, help='untimed steps first')
     p.add_argument('--rounds', type=int, default=5, help='timed rounds; the median is reported')
     p.add_argument('--steps', type=int, default=10, help='steps per timed round')
@@ -215,10 +228,10 @@ def main():
     def peak_rss():
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
-    def run_minitensor(name, fused, tf32, graph=False):
+    def run_minitensor(name, fused, tf32, graph=False, bf16=False):
         mt.backends.fast_paths = fused
         mt.backends.allow_tf32 = tf32
-        step, n_params = minitensor_step_fn(cfg, device)
+        step, n_params = minitensor_step_fn(cfg, device, bf16)
         step(); sync()
         ops = count_applies(step)
         if graph:
@@ -248,9 +261,16 @@ def main():
         variants.append(('minitensor graph fp32', True, False, True))
         if args.tf32:
             variants.append(('minitensor graph tf32', True, True, True))
+    variants = [v + (False,) for v in variants]
+    if args.bf16 and gpu:                       # autocast bf16 (TF32 for what stays float32)
+        variants.append(('minitensor fused bf16', True, True, False, True))
+        if args.graph:
+            variants.append(('minitensor graph bf16', True, True, True, True))
+    if args.only:
+        variants = [v for v in variants if any(word in v[0] for word in args.only)]
     n_params = None
-    for name, fused, tf32, graph in variants:
-        n_params = run_minitensor(name, fused, tf32, graph)
+    for name, fused, tf32, graph, bf16 in variants:
+        n_params = run_minitensor(name, fused, tf32, graph, bf16)
         print(f'{name}: {rows[-1][1] * 1e3:.2f} ms/step', flush=True)
 
     torch = None
@@ -269,10 +289,17 @@ def main():
                           ('torch eager sdpa tf32', 'batched', True, False)]
         if args.compile:
             tvariants.append((f"torch.compile sdpa {'tf32' if args.tf32 else 'fp32'}", 'batched', args.tf32, True))
-        for name, attention, tf32, compiled in tvariants:
+        tvariants = [v + (False,) for v in tvariants]
+        if args.bf16 and gpu:
+            tvariants.append(('torch eager sdpa bf16', 'batched', True, False, True))
+            if args.compile:
+                tvariants.append(('torch.compile sdpa bf16', 'batched', True, True, True))
+        if args.only:
+            tvariants = [v for v in tvariants if any(word in v[0] for word in args.only)]
+        for name, attention, tf32, compiled, bf16 in tvariants:
             torch.backends.cuda.matmul.allow_tf32 = tf32
             torch.backends.cudnn.allow_tf32 = tf32
-            step = torch_step_fn(cfg, tdev, attention, compiled)
+            step = torch_step_fn(cfg, tdev, attention, compiled, bf16)
             step(); tsync()
             kernels = kernel_count(gpu_kernels(step, tsync)) if gpu and not compiled else None
             if gpu:
@@ -284,7 +311,6 @@ def main():
         torch.backends.cuda.matmul.allow_tf32 = False
 
     base = next((r[1] for r in rows if r[0] == 'torch eager per-head fp32'), None)
-    where = 'GPU' if gpu else 'CPU'
     print()
     print(f"preset {args.preset} ({n_params:,} params, batch {cfg.batch_size} x block {cfg.block_size}), "
           f"device {device}; median of {args.rounds} rounds x {args.steps} steps after {args.warmup} warm-up")

@@ -24,6 +24,15 @@ def fusable(*arrays):
     return backends.fast_paths and all(is_gpu(a) and a.dtype == np.float32 for a in arrays)
 
 
+_ELEMENTWISE_FLOATS = ('float32', 'bfloat16', 'float16')
+
+
+def fusable_elementwise(*arrays):
+    """fusable, also for bfloat16/float16 arrays: for the kernels that compute each element
+    in float32 and round once (hash dropout), as the portable code does under autocast."""
+    return backends.fast_paths and all(is_gpu(a) and a.dtype.name in _ELEMENTWISE_FLOATS for a in arrays)
+
+
 # ---------------------------------------------------------------- torch.cuda's names
 
 def is_available():

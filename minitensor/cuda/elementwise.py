@@ -9,16 +9,18 @@ from ..backend import cupy_module
 from .common import elementwise_kernel, key_args, on_device
 
 _DROPOUT = ('T x, uint32 k1, uint32 k2, uint32 thr, T scale', 'T y',
-            'y = mt_keep((unsigned int)i, k1, k2, thr) ? (T)(x * scale) : (T)0',
+            'y = mt_keep((unsigned int)i, k1, k2, thr) ? (T)((float)x * (float)scale) : (T)0.0f',
             'mt_hash_dropout')
 _DROPOUT_DEVICE_KEYS = ('T x, raw uint32 keys, T scale', 'T y',
-                        'y = mt_keep((unsigned int)i, keys[0], keys[1], keys[2]) ? (T)(x * scale) : (T)0',
+                        'y = mt_keep((unsigned int)i, keys[0], keys[1], keys[2]) ? (T)((float)x * (float)scale) '
+                        ': (T)0.0f',
                         'mt_hash_dropout_dk')
 
 
 def hash_dropout(x, p, keys):
     """x * keep / (1 - p), keep from the hash of the flat index under `keys` (k1, k2, thr:
-    host numbers, or a device slot under CUDA-graph capture); used both ways."""
+    host numbers, or a device slot under CUDA-graph capture); used both ways. float32,
+    bfloat16 or float16 x: the product is formed in float32 and rounded once."""
     if x.size >= 1 << 32:
         raise ValueError(f"dropout: {x.size} elements is more than the hash mask's 2**32 indices")
     scale = x.dtype.type(1.0 / (1.0 - p))

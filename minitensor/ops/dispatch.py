@@ -33,10 +33,11 @@ def _not_capturing(op):
 def dropout(x, p, generator=None):
     """x * keep / (1 - p) with keep ~ Bernoulli(1 - p), for 0 < p < 1.
 
-    Fast path (float32 on the GPU): HashDropout, one launch each way and no stored mask.
+    Fast path (float32, bfloat16 or float16 on the GPU): HashDropout, one launch each way
+    and no stored mask.
     Portable: a mask drawn from the generator and saved for backward.
     """
-    if cuda.fusable(x.array):
+    if cuda.fusable_elementwise(x.array):
         return N.HashDropout.apply(x, p=p, keys=step_dropout_keys(generator, p))
     _not_capturing('dropout')
     keep = mt_random.bernoulli(x.shape, 1.0 - p, x.device, generator)   # torch's CPU mask, draw for draw

@@ -216,7 +216,7 @@ class HashDropout(Function):
         CUDA-graph capture (graphs.step_values); the fused kernel reads them."""
         self.p, self.seed = p, seed
         self.keys = keys if keys is not None else dropout_keys(seed, p)
-        self.fused = cuda.fusable(x)
+        self.fused = cuda.fusable_elementwise(x)
         return self._apply(x)
 
     def backward(self, g):                                   # the same mask, the same scale
