@@ -4,6 +4,7 @@ Presets:
   bigram   the lecture's bigram.py (a 65x65 lookup table; val loss about 2.49)
   lecture  the lecture's gpt.py (10.8M parameters; a GPU run, val loss about 1.48)
   small    nanoGPT's shakespeare_char recipe for a CPU (a 0.8M-parameter GPT in minutes)
+  speedrun the lecture's GPT to val 1.50 as fast as it goes on an H100 (issue 15): stops there
 
 Every TrainConfig field is a flag of `python -m gpt.train` (gpt.settings.add_flags);
 the GPT's own fields (GPTConfig's, but vocab_size, which comes from the data) are
@@ -66,6 +67,17 @@ class TrainConfig:
     eval_interval: int = setting(250, "estimate losses (and checkpoint) every N steps")
     eval_iters: int = setting(20, "batches per split in each loss estimate")
     log_interval: int = setting(10, "read the training loss (a host sync) every N steps")
+    # ---- stopping at a target (the speedrun): gpt/stopping.py
+    target_val: Optional[float] = setting(None, "stop at the first evaluation whose val loss, the mean over "
+                                                "--eval-iters fixed val batches, is <= this, and print the "
+                                                "step and the seconds from the command's start (default: "
+                                                "train to --max-iters; the untrained model is not evaluated)")
+    check_iters: int = setting(10, "with --target-val: every --eval-interval steps a cheap val estimate over "
+                                   "this many of the fixed batches; the full --eval-iters measurement runs "
+                                   "only when it is near the target")
+    target_margin: float = setting(0.03, "with --target-val: how far above the target a cheap estimate "
+                                         "(corrected by the last full measurement's offset) still triggers "
+                                         "the full measurement")
     # ---- run
     seed: int = setting(1337, "random seed of weights, batches and dropout (negative seeds wrap modulo "
                               "2**64, as torch.manual_seed)")
@@ -98,7 +110,7 @@ class TrainConfig:
             gpt_config(self, vocab_size=1)
         else:           # the bigram uses block_size only (for its batches)
             GPTConfig(vocab_size=1, block_size=self.block_size)
-        for name in ('batch_size', 'max_iters', 'eval_interval', 'eval_iters', 'log_interval'):
+        for name in ('batch_size', 'max_iters', 'eval_interval', 'eval_iters', 'log_interval', 'check_iters'):
             check_int(self, name, low=1)
         check_int(self, 'warmup_iters', low=0)
         check_int(self, 'sample_tokens', low=0)
@@ -106,7 +118,9 @@ class TrainConfig:
             check_int(self, 'lr_decay_iters', low=1)
         check_int(self, 'seed', *SEED_RANGE)
         check_number(self, 'learning_rate', positive=True)
-        for name in ('weight_decay', 'min_lr', 'grad_clip'):
+        if self.target_val is not None:
+            check_number(self, 'target_val', positive=True)
+        for name in ('weight_decay', 'min_lr', 'grad_clip', 'target_margin'):
             check_number(self, name)
         for name in ('beta1', 'beta2'):
             check_number(self, name, below=1.0)
@@ -169,6 +183,17 @@ PRESETS = {
                   warmup_iters=100, lr_decay_iters=None, min_lr=1e-4, weight_decay=0.1,
                   decay_all_params=False, beta1=0.9, beta2=0.99, grad_clip=1.0, eval_interval=250,
                   eval_iters=20, out_dir='runs/small'),
+    # issue 15: the lecture's GPT (10.8M parameters, block 256, dropout 0.2) trained with nanoGPT's
+    # config/train_shakespeare_char.py recipe (warm-up 100 + cosine from 1e-3 to 1e-4 over 5000
+    # steps, weight decay 0.1 on >= 2-D params, betas (0.9, 0.99), grad clip 1.0, N(0, 0.02) init)
+    # with TF32, stopping at the first full measurement (100 fixed val batches) <= 1.50; a cheap
+    # 10-batch estimate every 100 steps decides when to measure (gpt/stopping.py)
+    'speedrun': dict(model='gpt', batch_size=64, block_size=256, n_embd=384, n_head=6, n_layer=6,
+                     dropout=0.2, init='normal', max_iters=5000, learning_rate=1e-3, decay_lr=True,
+                     warmup_iters=100, lr_decay_iters=None, min_lr=1e-4, weight_decay=0.1,
+                     decay_all_params=False, beta1=0.9, beta2=0.99, grad_clip=1.0, eval_interval=100,
+                     eval_iters=100, log_interval=50, target_val=1.5, check_iters=10, target_margin=0.03,
+                     tf32=True, sample_tokens=300, out_dir='runs/speedrun'),
 }
 # without --preset: the GPU trains the lecture's GPT, the CPU the small one (minutes on a laptop)
 DEFAULT_PRESETS = {'cpu': 'small', 'gpu': 'lecture'}

@@ -5,6 +5,8 @@ from random offsets, so on the GPU a batch costs no host->device copy and no syn
 """
 from pathlib import Path
 
+import numpy as np
+
 import minitensor as mt
 
 from .errors import UserError
@@ -46,7 +48,7 @@ class CharTokenizer:
 
     @classmethod
     def from_text(cls, text):
-        return cls(text)
+        return cls(distinct_chars(text))
 
     @property
     def vocab_size(self):
@@ -61,6 +63,19 @@ class CharTokenizer:
             raise UserError(f"CharTokenizer.encode: {len(unknown)} character(s) not in the vocabulary: "
                              f"{''.join(unknown)!r} (the vocabulary has {self.vocab_size} characters of "
                              f"the training text)") from None
+
+    def encode_array(self, text):
+        """encode() as an int64 NumPy array (N,), vectorised: one table lookup over the text's
+        code points instead of a dict lookup per character (3 ms instead of 32 for tiny
+        shakespeare); the same ids and the same error for characters outside the vocabulary."""
+        codes = code_points(text)                                              # (N,)
+        table = np.full(ord(self.chars[-1]) + 1, -1, dtype=np.int64)          # code point -> id, -1: unknown
+        table[[ord(ch) for ch in self.chars]] = np.arange(self.vocab_size)
+        ids = table[np.minimum(codes, len(table) - 1)]                        # (N,)
+        ids[codes >= len(table)] = -1
+        if len(ids) and ids.min() < 0:
+            self.encode(text)               # raises, naming the unknown characters
+        return ids
 
     def decode(self, ids):
         """A list (or 1-D tensor) of ids in [0, vocab_size) -> a string (a negative id raises,
@@ -95,13 +110,29 @@ class CharTokenizer:
         return f"CharTokenizer(vocab_size={self.vocab_size})"
 
 
+def code_points(text):
+    """The code points of a string as a NumPy array (N,): one byte each when the text is ASCII
+    (str.isascii is a flag CPython keeps), else four."""
+    if text.isascii():
+        return np.frombuffer(text.encode('ascii'), dtype=np.uint8)
+    return np.frombuffer(text.encode('utf-32-le', 'surrogatepass'), dtype=np.uint32)
+
+
+def distinct_chars(text):
+    """set(text), counted over code points in C (11 ms -> 2 ms for tiny shakespeare)."""
+    codes = code_points(text)
+    if codes.dtype == np.uint8:
+        return {chr(c) for c in np.flatnonzero(np.bincount(codes, minlength=128))}
+    return {chr(c) for c in np.unique(codes)}
+
+
 class TextBatches:
     """The encoded corpus on one device, split 90/10, with get_batch(split) as the lecture."""
 
     def __init__(self, text, tokenizer, block_size, batch_size, device='cpu'):
         self.tokenizer, self.block_size, self.batch_size = tokenizer, block_size, batch_size
         self.device = device
-        data = mt.tensor(tokenizer.encode(text), dtype=mt.int64, device=device)   # (N,)
+        data = mt.from_numpy(tokenizer.encode_array(text)).to(device)             # (N,) int64
         n = int(TRAIN_FRACTION * len(data))
         self.splits = {'train': data[:n], 'val': data[n:]}
         for split, part in self.splits.items():

@@ -2,11 +2,17 @@
 
 A crash can leave the last row cut short, and a file can be edited by hand, so the
 reader keeps the rows it can parse and counts the others instead of failing on them.
+
+time_s is seconds from the command's start (gpt/clock.py), val_iters how many batches
+the val loss is the mean of. A run to --target-val (gpt/stopping.py) logs each check of
+its stopping rule: val_loss is then the cheap estimate or the full measurement (val_iters
+says which), and train_loss the mean training loss since the last row (dropout on).
+Logs written before a column existed read with 'nan' in it.
 """
 import csv
 import math
 
-CSV_FIELDS = ('step', 'train_loss', 'val_loss', 'lr', 'step_ms', 'tokens_per_s')
+CSV_FIELDS = ('step', 'train_loss', 'val_loss', 'lr', 'step_ms', 'tokens_per_s', 'time_s', 'val_iters')
 MAX_FIELD = 1 << 10          # a real field is a number of a few characters
 
 
@@ -65,7 +71,7 @@ class CSVLog:
                 log(f"warning: {path}: left out {skipped} damaged row(s) (a crash can cut the last one)")
             rows = [r for r in rows if int(r['step']) <= resume_step]
         with open(path, 'w', newline='') as f:
-            writer = csv.DictWriter(f, CSV_FIELDS, extrasaction='ignore')
+            writer = csv.DictWriter(f, CSV_FIELDS, extrasaction='ignore', restval='nan')
             writer.writeheader()
             writer.writerows(rows)
 

@@ -3,12 +3,14 @@
     python -m gpt.train                                  # the `small` preset on the CPU
     python -m gpt.train --device gpu                     # the `lecture` preset: the lecture's GPT
     python -m gpt.train --out runs/small --resume        # continue a stopped run
+    python -m gpt.train --device gpu --preset speedrun   # to val 1.50 as fast as it goes, then stop
 
 Every eval writes `<out>/ckpt.npz` (atomically) and a row of `<out>/log.csv`; Ctrl-C
 stops after the current step and saves a checkpoint. A new run never overwrites a
 checkpoint: continue it with --resume, or move it aside with --force. The training
 step never waits for the device: the loss is summed on the device and read every
-log_interval steps.
+log_interval steps. Times count from the command's start (gpt/clock.py); with
+--target-val the run stops at the first full evaluation at or below it (gpt/stopping.py).
 """
 import argparse
 import math
@@ -20,8 +22,11 @@ from datetime import datetime
 from pathlib import Path
 
 import minitensor as mt
+from minitensor import backend
 
 from . import checkpoint as ckpt_io
+from . import stopping
+from .clock import RunClock
 from .config import ARCHITECTURE_FIELDS, PRESETS, TrainConfig, default_preset, flag_of, preset
 from .data import CharTokenizer, TextBatches, load_text
 from .data_parallel import Quiet, Replicas
@@ -152,14 +157,22 @@ class LoopState:
     loss_count: int = 0
     interval_steps: int = 0
     interval_start: float = 0.0
+    train_mean: float = math.nan        # the mean training loss of the last logging interval
+    train_mean_steps: int = 0           # ... over this many steps
+    reads: int = 0                      # logging intervals read so far
+    reached: object = None              # the stopping.Check that reached --target-val
+    reached_s: float = math.nan         # ... and when, in seconds from the command's start
 
 
 class Trainer:
     """A run's pieces (model, optimizer, data, log, checkpoint path) and its LoopState."""
 
     def __init__(self, cfg, model, optimizer, tokenizer, data, start_step, best_val, csv_log, progress,
-                 world_size=1):
+                 world_size=1, clock=None, stop_rule=None, fixed_val=None):
         self.cfg, self.model, self.optimizer, self.tokenizer, self.data = cfg, model, optimizer, tokenizer, data
+        self.clock = clock if clock is not None else RunClock()
+        self.stop_rule, self.fixed_val = stop_rule, fixed_val      # with --target-val (gpt/stopping.py)
+        self.firsts = set()                         # 'first step', 'first eval': timed already
         self.raw_model = Replicas.unwrap(model)     # what evaluates and is saved (DDP's keys say module.)
         self.csv_log, self.progress = csv_log, progress
         self.ckpt_path = Path(cfg.out_dir) / ckpt_io.CHECKPOINT_NAME
@@ -210,21 +223,68 @@ class Trainer:
             s.step_ms = 1000 * elapsed / s.interval_steps
             s.tokens_per_s = self.tokens_per_step * s.interval_steps / elapsed
         self.progress.update(s.step, s.interval_steps, mean, s.lr, s.step_ms, s.tokens_per_s)
+        s.reads += 1
+        if s.reads == 2 and self.stop_rule is not None:     # the first interval holds the start-up
+            self.progress.write(stopping.projection(s.step_ms, s.step, self.cfg.max_iters))
+        s.train_mean, s.train_mean_steps = mean, s.interval_steps
         s.loss_sum, s.loss_count, s.interval_steps = None, 0, 0
         s.interval_start = time.perf_counter()
 
-    def evaluate(self):
-        """Estimate both losses, log a row of log.csv and save a checkpoint."""
+    def evaluate(self, final=False):
+        """Estimate both losses, log a row of log.csv and save a checkpoint; with --target-val,
+        check the stopping rule instead (saving only at the end: see check_target)."""
         s = self.state
         if s.interval_steps:
             self.read_interval()
-        s.losses = estimate_loss(self.raw_model, self.data, self.cfg.eval_iters, seed=seed_of(self.cfg.seed + 1))
-        s.best_val = min(s.best_val, s.losses['val'])
-        self.progress.write(f"step {s.step}: train loss {s.losses['train']:.4f}, val loss {s.losses['val']:.4f}")
-        self.csv_log.append(step=s.step, train_loss=f"{s.losses['train']:.6f}", val_loss=f"{s.losses['val']:.6f}",
-                            lr=f"{s.lr:.6g}", step_ms=f"{s.step_ms:.3f}", tokens_per_s=f"{s.tokens_per_s:.1f}")
-        self.save()
+        started = time.perf_counter()
+        if self.stop_rule is not None:
+            self.check_target(final)
+        else:
+            s.losses = estimate_loss(self.raw_model, self.data, self.cfg.eval_iters,
+                                     seed=seed_of(self.cfg.seed + 1))
+            s.best_val = min(s.best_val, s.losses['val'])
+            self.progress.write(f"step {s.step}: train loss {s.losses['train']:.4f}, val loss "
+                                f"{s.losses['val']:.4f}")
+            self.log_row(s.losses['train'], s.losses['val'], self.cfg.eval_iters)
+            self.save()
+        self.first('eval', since=started)
         s.interval_start = time.perf_counter()          # eval time is not training time
+
+    def check_target(self, final):
+        """The stopping rule's evaluation (gpt/stopping.py): a cheap estimate, the full
+        measurement near the target; sets state.reached when a full one is <= --target-val.
+        No checkpoint here: a run to a target saves once, when it stops."""
+        s, rule = self.state, self.stop_rule
+        check = rule.check(s.step, lambda a, b: self.fixed_val.loss_sum(self.raw_model, a, b).item(),
+                           force_full=final)
+        seconds = self.clock.now()
+        s.losses = {'train': s.train_mean, 'val': check.val}
+        if check.full:
+            s.best_val = min(s.best_val, check.val)
+        self.progress.write(stopping.check_line(check, s.train_mean, s.train_mean_steps))
+        self.log_row(s.train_mean, check.val, check.batches, seconds)
+        if check.reached:
+            s.reached, s.reached_s = check, seconds
+            self.progress.write(stopping.reached_line(check, rule.target, seconds, self.clock.origin()))
+
+    def log_row(self, train_loss, val_loss, val_iters, seconds=None):
+        s = self.state
+        self.csv_log.append(step=s.step, train_loss=f"{train_loss:.6f}", val_loss=f"{val_loss:.6f}",
+                            lr=f"{s.lr:.6g}", step_ms=f"{s.step_ms:.3f}", tokens_per_s=f"{s.tokens_per_s:.1f}",
+                            time_s=f"{self.clock.now() if seconds is None else seconds:.3f}", val_iters=val_iters)
+
+    def first(self, what, since):
+        """Time the run's first step or first eval (once), and print the start-up breakdown
+        when both are known."""
+        name = f"first {what}"
+        if name in self.firsts:
+            return
+        self.firsts.add(name)
+        if what == 'step':
+            backend.synchronize(self.data.device)       # its kernels (and their compilation) done
+        self.clock.mark(name, since=since)
+        if self.clock.has('first step', 'first eval'):
+            self.progress.write(self.clock.breakdown())
 
     def save(self):
         ckpt_io.save_checkpoint(self.ckpt_path, model=self.raw_model, optimizer=self.optimizer, step=self.state.step,
@@ -264,13 +324,15 @@ def prepare_out_dir(out_dir, resume, force, log):
     out_dir.mkdir(parents=True, exist_ok=True)
 
 
-def set_up(cfg, checkpoint):
+def set_up(cfg, checkpoint, clock=None):
     """(model, optimizer, tokenizer, data, start_step, best_val) of a new run, or of the run in
-    `checkpoint` (already loaded) when resuming."""
+    `checkpoint` (already loaded) when resuming; `clock` (a RunClock) times the phases."""
+    mark = clock.mark if clock is not None else (lambda name: None)
     try:
         device = mt.zeros(1, device=cfg.device).device      # fails early, and clearly, without CuPy
     except (ValueError, RuntimeError) as e:
         raise UserError(f"{e} (--device)") from None
+    mark('device')                                          # on the GPU: CuPy's import, the CUDA context
     if cfg.tf32:
         mt.backends.allow_tf32 = True
     mt.manual_seed(seed_of(cfg.seed))
@@ -286,6 +348,7 @@ def set_up(cfg, checkpoint):
         start_step, best_val = 0, math.inf
     # the data first: a corpus too short for block_size fails before a big model is built
     data = TextBatches(text, tokenizer, cfg.block_size, cfg.batch_size, device)
+    mark('data')
     spec = ckpt_io.model_spec(cfg, tokenizer.vocab_size)
     check_training_fits(spec, cfg.batch_size, device)
     model = ckpt_io.build_model(spec).to(device)
@@ -298,29 +361,42 @@ def set_up(cfg, checkpoint):
         except (ValueError, RuntimeError, KeyError, TypeError, IndexError) as e:
             raise UserError(f"--resume: the checkpoint in {cfg.out_dir} can't be restored: "
                             f"{type(e).__name__}: {e}") from None
+    mark('model')
     return model, optimizer, tokenizer, data, start_step, best_val
 
 
 def train(cfg, resume=False, force=False, log=print, checkpoint=None):
     """Train as `cfg` says, or with resume=True continue the run in cfg.out_dir (from its
     checkpoint, read here unless `checkpoint` gives it already); returns a summary dict."""
+    clock = RunClock()                      # seconds from the command's start
     cfg.validate()
     replicas = Replicas(cfg.device)         # several ranks when started by the launcher or mpiexec
     main_rank = replicas.is_main            # rank 0 alone logs, evaluates, checkpoints and samples
+    stopping.check_supported(cfg, replicas.world_size)
     log = log if main_rank else Quiet()
     out_dir = Path(cfg.out_dir)
     if resume and checkpoint is None:
         checkpoint = read_checkpoint_to_resume(out_dir)
     if main_rank:
         prepare_out_dir(out_dir, resume, force, log)
-    model, optimizer, tokenizer, data, start_step, best_val = set_up(cfg, checkpoint if resume else None)
+    model, optimizer, tokenizer, data, start_step, best_val = set_up(cfg, checkpoint if resume else None, clock)
+    stop_rule = fixed_val = None
+    if cfg.target_val is not None:
+        fixed_val = stopping.FixedBatches(data, 'val', cfg.eval_iters, seed=seed_of(cfg.seed + 2))
+        stop_rule = stopping.TargetStop(cfg.target_val, cfg.target_margin, min(cfg.check_iters, cfg.eval_iters),
+                                        cfg.eval_iters)
+        clock.mark('eval batches')
     csv_log = CSVLog(out_dir / 'log.csv', resume_step=start_step if resume else None, log=log) if main_rank else Quiet()
     log(f"{'resuming' if resume else 'training'} {type(model).__name__} ({model.num_parameters():,} parameters) "
         f"on {data.device} from step {start_step} to {cfg.max_iters}; batch {cfg.batch_size} x "
         f"{cfg.block_size}{replicas.describe()}, vocab {tokenizer.vocab_size}; writing to {out_dir}/")
+    if cfg.target_val is not None:
+        note = stopping.expectation(data.device, device_name(data.device), cfg.target_val)
+        if note:
+            log(note)
     run = Trainer(cfg, replicas.wrap(model), optimizer, tokenizer, data, start_step, best_val, csv_log,
                   Progress(start_step, cfg.max_iters, cfg.progress) if main_rank else Quiet(),
-                  replicas.world_size)
+                  replicas.world_size, clock, stop_rule, fixed_val)
     run.use_cuda_graph(log)
     s = run.state
     wall_start = time.perf_counter()
@@ -331,30 +407,47 @@ def train(cfg, resume=False, force=False, log=print, checkpoint=None):
             while s.step < cfg.max_iters:
                 if s.step % cfg.eval_interval == 0 or s.step == start_step:
                     replicas.reseed(cfg.seed, s.step)
-                # a resumed run was evaluated (and saved) at start_step already
-                if s.step % cfg.eval_interval == 0 and not (resume and s.step == start_step) and main_rank:
+                # a resumed run was evaluated (and saved) at start_step already; a run to a
+                # target does not evaluate the untrained model
+                if (s.step % cfg.eval_interval == 0 and not (resume and s.step == start_step) and main_rank
+                        and not (stop_rule is not None and s.step == 0)):
                     run.evaluate()
+                    if s.reached is not None:
+                        break
                 if stop.requested:
                     stopped = True
                     break
+                started = time.perf_counter()
                 run.train_step()
+                run.first('step', since=started)
                 if s.step % cfg.log_interval == 0:
                     run.read_interval()
-            if stopped:
+            if stopped or s.reached is not None:
                 run.save()
             elif main_rank:
-                run.evaluate()                                   # the final losses and checkpoint
+                run.evaluate(final=True)                         # the final losses and checkpoint
+                if stop_rule is not None:
+                    run.save()
     finally:
         run.progress.close()
     replicas.close()
     wall_s = time.perf_counter() - wall_start
     summary = {'step': s.step, 'stopped': stopped, 'wall_s': wall_s, 'checkpoint': str(run.ckpt_path)}
+    if stop_rule is not None:
+        summary.update(reached=s.reached is not None, target_val=cfg.target_val,
+                       full_measurements=stop_rule.full_measurements)
+        if s.reached is not None:
+            summary.update(reached_step=s.reached.step, reached_val=s.reached.val, reached_s=s.reached_s)
     if not main_rank:
         return summary
     if stopped:
         log(f"stopped at step {s.step}; checkpoint saved to {run.ckpt_path}; continue with "
             f"`python -m gpt.train --out {out_dir} --resume`")
         return summary
+    if stop_rule is not None and s.reached is None:
+        log(f"did not reach val <= {stopping.format_target(cfg.target_val)} in {s.step} steps (--max-iters): "
+            f"final val {s.losses['val']:.4f} over {cfg.eval_iters} batches after {clock.now():.1f} s "
+            f"({clock.origin()})")
     log(f"done: {s.step} steps in {wall_s:.1f} s; train loss {s.losses['train']:.4f}, val loss "
         f"{s.losses['val']:.4f} (best {s.best_val:.4f}); checkpoint {run.ckpt_path}")
     summary.update(train_loss=s.losses['train'], val_loss=s.losses['val'], best_val_loss=s.best_val)
@@ -365,6 +458,16 @@ def train(cfg, resume=False, force=False, log=print, checkpoint=None):
         log(f"--- a sample of {cfg.sample_tokens} characters ---\n{text}")
         summary['sample'] = text
     return summary
+
+
+def device_name(device):
+    """The GPU's name (None on the CPU or where it can't be read)."""
+    if device != 'gpu':
+        return None
+    try:
+        return mt.cuda.get_device_name()
+    except (RuntimeError, ValueError):
+        return None
 
 
 def read_checkpoint_to_resume(out_dir):

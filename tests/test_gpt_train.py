@@ -47,7 +47,7 @@ def test_presets_are_the_lecture_and_nanogpt_recipes():
     assert (small.batch_size, small.block_size, small.n_layer, small.n_head, small.n_embd, small.dropout,
             small.learning_rate, small.max_iters, small.min_lr, small.warmup_iters, small.weight_decay,
             small.beta2, small.grad_clip) == (12, 64, 4, 4, 128, 0.0, 1e-3, 2000, 1e-4, 100, 0.1, 0.99, 1.0)
-    assert set(PRESETS) == {'bigram', 'lecture', 'small'}
+    assert set(PRESETS) == {'bigram', 'lecture', 'small', 'speedrun'}
     with pytest.raises(ValueError, match="unknown preset 'huge'"):
         preset('huge')
 
@@ -288,7 +288,8 @@ def test_every_config_field_has_a_flag_and_the_flags_round_trip():
                       learning_rate=0.002, weight_decay=0.3, decay_all_params=False, beta1=0.8, beta2=0.95,
                       grad_clip=0.5, decay_lr=True, warmup_iters=2, lr_decay_iters=8, min_lr=1e-5,
                       eval_interval=3, eval_iters=4, log_interval=2, seed=-1, device='cuda', out_dir='somewhere',
-                      tf32=True, cuda_graph=False, sample_tokens=7, progress=False)
+                      tf32=True, cuda_graph=False, sample_tokens=7, progress=False, target_val=1.25, check_iters=3,
+                      target_margin=0.05)
     defaults = TrainConfig()
     assert all(getattr(cfg, f.name) != getattr(defaults, f.name) for f in fields(TrainConfig)), \
         "every field differs from its default, so the round trip below tests every flag"
