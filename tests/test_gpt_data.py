@@ -125,3 +125,24 @@ def test_unknown_split_raises():
     data = TextBatches(text, CharTokenizer(text), block_size=4, batch_size=2)
     with pytest.raises(ValueError, match="split must be 'train' or 'val'"):
         data.get_batch('test')
+
+
+def test_encode_array_is_encode_vectorised():
+    import numpy as np
+    text = load_text()
+    tok = CharTokenizer.from_text(text)
+    assert tok.chars == sorted(set(text))
+    ids = tok.encode_array(text)
+    assert ids.dtype == np.int64 and ids.shape == (len(text),)
+    assert ids[:5000].tolist() == tok.encode(text[:5000]) and ids[-5000:].tolist() == tok.encode(text[-5000:])
+    for other in ("h\u00e9llo \u2603 \U0001F600!", "\ud800 lone surrogate", ""):     # non-ASCII: 4 bytes a character
+        t = CharTokenizer.from_text(other or "x")
+        assert t.chars == sorted(set(other or "x"))
+        assert t.encode_array(other).tolist() == t.encode(other)
+    abc = CharTokenizer.from_text("abc")
+    for bad, unknown in (("abxcz", "'xz'"), ("ab\u2603", "'\u2603'"), ("a\x7f", "'\\\\x7f'")):
+        with pytest.raises(ValueError, match=f"character\\(s\\) not in the vocabulary: {unknown}"):
+            abc.encode_array(bad)
+    data = TextBatches(text[:3000], CharTokenizer.from_text(text[:3000]), block_size=8, batch_size=2)
+    assert data.splits['train'].tolist() + data.splits['val'].tolist() == \
+        CharTokenizer.from_text(text[:3000]).encode(text[:3000])
