@@ -166,3 +166,32 @@ class TextBatches:
         data = self.splits[split]
         idx = offsets[:, None] + self.positions[None, :]                          # (B, T)
         return data[idx], data[idx + 1]                                          # (B, T), (B, T)
+
+
+class FixedBatches:
+    """`n` (x, y) batches of one split, drawn once and kept on the device, so every evaluation
+    scores the same text. Their offsets come from their own CPU generator: torch's mt19937
+    stream, so benchmarks/speedrun_torch.py draws the same ones with torch.randint, and
+    drawing them never moves the training's random stream."""
+
+    def __init__(self, data, split, n, seed):
+        corpus = data.splits[split]                                               # (N,)
+        generator = mt.Generator().manual_seed(seed)
+        offsets = mt.randint(0, len(corpus) - data.block_size, (n, data.batch_size),
+                             generator=generator)                                 # (n, B), on the CPU
+        idx = offsets.to(data.device)[:, :, None] + data.positions                # (n, B, T)
+        self.x, self.y = corpus[idx], corpus[idx + 1]                             # (n, B, T), (n, B, T)
+        self.n = n
+
+    def loss_sum(self, model, start, stop):
+        """The summed mean losses of batches [start, stop), in eval mode without grad, as a
+        tensor on the device (reading it is the one sync)."""
+        was_training = model.training
+        model.eval()
+        total = None
+        with mt.no_grad():
+            for i in range(start, stop):
+                _, loss = model(self.x[i], self.y[i])
+                total = loss if total is None else total + loss
+        model.train(was_training)
+        return total

@@ -8,12 +8,11 @@ over the first `--check-iters` of the same batches, and the full measurement run
 when the cheap one, corrected by the offset (full - cheap) the last full measurement
 showed, is within `--target-margin` of the target. The full measurement reuses the cheap
 batches' sum, so it costs the remaining batches only. A cheap estimate alone never stops
-a run.
+a run. The batches are gpt.data.FixedBatches. This module imports neither minitensor nor
+torch: benchmarks/speedrun_torch.py stops its PyTorch run by the same rule.
 """
 import math
 from dataclasses import dataclass
-
-import minitensor as mt
 
 from .errors import UserError
 
@@ -21,35 +20,6 @@ from .errors import UserError
 # of nanoGPT's shakespeare_char recipe): the step count behind the CPU's projection
 RECIPE_STEPS = 1900
 TARGET_GPUS = ('H100', 'H200')      # what the speedrun preset is tuned on (and the faster kind)
-
-
-class FixedBatches:
-    """`n` (x, y) batches of one split, drawn once and kept on the device, so every evaluation
-    scores the same text. Their offsets come from their own CPU generator: torch's mt19937
-    stream, so benchmarks/speedrun_torch.py draws the same ones with torch.randint, and
-    drawing them never moves the training's random stream."""
-
-    def __init__(self, data, split, n, seed):
-        corpus = data.splits[split]                                               # (N,)
-        generator = mt.Generator().manual_seed(seed)
-        offsets = mt.randint(0, len(corpus) - data.block_size, (n, data.batch_size),
-                             generator=generator)                                 # (n, B), on the CPU
-        idx = offsets.to(data.device)[:, :, None] + data.positions                # (n, B, T)
-        self.x, self.y = corpus[idx], corpus[idx + 1]                             # (n, B, T), (n, B, T)
-        self.n = n
-
-    def loss_sum(self, model, start, stop):
-        """The summed mean losses of batches [start, stop), in eval mode without grad, as a
-        tensor on the device (reading it is the one sync)."""
-        was_training = model.training
-        model.eval()
-        total = None
-        with mt.no_grad():
-            for i in range(start, stop):
-                _, loss = model(self.x[i], self.y[i])
-                total = loss if total is None else total + loss
-        model.train(was_training)
-        return total
 
 
 @dataclass
@@ -115,9 +85,10 @@ def expectation(device, device_name, target):
     """A line saying what to expect from the speedrun preset on this device (None on its GPUs)."""
     goal = f"val {format_target(target)}"
     if device == 'cpu':
-        return (f"note: the speedrun preset targets an H100 (under 30 s there); on the CPU each step of "
-                f"the lecture-sized model takes seconds, so reaching {goal} takes hours (~{RECIPE_STEPS} steps; a "
-                f"projection follows after the first steps). For a model in minutes on a CPU: --preset small")
+        return (f"note: the speedrun preset targets an H100 (under 30 s there); on the CPU a step of the "
+                f"lecture-sized model (about 1.2 TFLOP) takes tens of seconds, so reaching {goal} takes "
+                f"hours (~{RECIPE_STEPS} steps; a projection follows after the first steps). For a model in "
+                f"minutes on a CPU: --preset small")
     if device_name is not None and not any(g in device_name for g in TARGET_GPUS):
         return (f"note: the speedrun preset is tuned on an H100; on {device_name} expect it to take longer "
                 f"(~{RECIPE_STEPS} steps to {goal}; a projection follows after the first steps)")

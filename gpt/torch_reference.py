@@ -6,7 +6,7 @@ whose heads run as one batch through F.scaled_dot_product_attention (as gpt.mode
 does). It has the lecture's parameter and buffer names, exactly as gpt.models.GPT, so
 state dicts move between them (tests compare logits, loss and gradients; benchmarks
 compare speed and loss curves). Nothing in gpt imports this module: PyTorch is needed
-only where it is imported (tests skip without it).
+only where it is imported (tests skip without it); it imports no minitensor itself.
 """
 try:
     import torch
@@ -16,7 +16,9 @@ except ImportError as e:
     raise ImportError(f"gpt.torch_reference is the PyTorch twin of the GPT and needs PyTorch "
                       f"(pip install torch): {e}") from None
 
-from .models import ATTENTIONS, GPTConfig
+# gpt.models.ATTENTIONS (a test keeps the two equal), not imported from there: this module
+# works without minitensor, so benchmarks/speedrun_torch.py's start-up is PyTorch's own
+ATTENTIONS = ('batched', 'per_head')
 
 
 class Head(nn.Module):
@@ -138,7 +140,10 @@ def build_torch_gpt(config=None):
     config.init 'default' keeps each module's PyTorch init, 'normal' draws N(0, 0.02)
     weights and zero biases; config.attention picks the per-head loop or batched SDPA.
     """
-    c = GPTConfig() if config is None else config
+    if config is None:
+        from .models import GPTConfig
+        config = GPTConfig()
+    c = config
     return GPTLanguageModel(c.vocab_size, c.block_size, c.n_embd, c.n_head, c.n_layer, c.dropout, c.attention,
                             c.init)
 

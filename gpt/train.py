@@ -28,7 +28,7 @@ from . import checkpoint as ckpt_io
 from . import stopping
 from .clock import RunClock
 from .config import ARCHITECTURE_FIELDS, PRESETS, TrainConfig, default_preset, flag_of, preset
-from .data import CharTokenizer, TextBatches, load_text
+from .data import CharTokenizer, FixedBatches, TextBatches, load_text
 from .data_parallel import Quiet, Replicas
 from .errors import UserError, is_out_of_memory
 from .graph_step import WARMUP_STEPS, GraphedStep, why_not_graphed
@@ -382,7 +382,7 @@ def train(cfg, resume=False, force=False, log=print, checkpoint=None):
     model, optimizer, tokenizer, data, start_step, best_val = set_up(cfg, checkpoint if resume else None, clock)
     stop_rule = fixed_val = None
     if cfg.target_val is not None:
-        fixed_val = stopping.FixedBatches(data, 'val', cfg.eval_iters, seed=seed_of(cfg.seed + 2))
+        fixed_val = FixedBatches(data, 'val', cfg.eval_iters, seed=seed_of(cfg.seed + 2))
         stop_rule = stopping.TargetStop(cfg.target_val, cfg.target_margin, min(cfg.check_iters, cfg.eval_iters),
                                         cfg.eval_iters)
         clock.mark('eval batches')

@@ -15,9 +15,9 @@ import minitensor as mt
 from gpt import train as gtrain
 from gpt.clock import RunClock, process_age
 from gpt.config import TrainConfig, preset
-from gpt.data import CharTokenizer, TextBatches, load_text
+from gpt.data import CharTokenizer, FixedBatches, TextBatches, load_text
 from gpt.errors import UserError
-from gpt.stopping import FixedBatches, TargetStop, format_target
+from gpt.stopping import TargetStop, format_target
 
 REPO = Path(__file__).resolve().parents[1]
 REACHED = re.compile(r"^reached val (\d+\.\d{4}) <= ([\d.]+) at step (\d+) after (\d+\.\d) s \(from process start\)$",

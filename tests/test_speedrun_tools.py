@@ -1,0 +1,99 @@
+"""benchmarks/speedrun_torch.py (the PyTorch twin) and benchmarks/speedrun_sweep.py, on the CPU."""
+import csv
+import importlib.util
+import os
+import subprocess
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = ['--n-embd', '16', '--n-head', '2', '--n-layer', '1', '--block-size', '16', '--batch-size', '4',
+        '--eval-iters', '4', '--check-iters', '2', '--eval-interval', '2', '--log-interval', '1']
+
+
+def load_script(name):
+    spec = importlib.util.spec_from_file_location(name, REPO / 'benchmarks' / f'{name}.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run(*args, env_extra=None, timeout=180):
+    env = dict(os.environ, PYTHONPATH=str(REPO), **(env_extra or {}))
+    return subprocess.run([sys.executable, *map(str, args)], capture_output=True, text=True, env=env, cwd=REPO,
+                          timeout=timeout)
+
+
+def test_the_twins_recipe_is_the_speedrun_preset():
+    from gpt.config import preset
+    twin = load_script('speedrun_torch')
+    cfg = asdict(preset('speedrun'))
+    assert {k: cfg[k] for k in twin.RECIPE} == twin.RECIPE
+    a = twin.parse_args(['--lr', '2e-3', '--lr-decay-iters', '2000'])
+    assert (a.learning_rate, a.lr_decay_iters, a.batch_size, a.tf32) == (2e-3, 2000, 64, True)
+
+
+def test_the_twin_sees_our_corpus_split_and_fixed_batches_and_schedule():
+    torch = pytest.importorskip('torch')
+    import minitensor as mt
+    from gpt import train as gtrain
+    from gpt.config import preset
+    from gpt.data import CharTokenizer, FixedBatches, TextBatches, load_text
+    twin = load_script('speedrun_torch')
+    ids, vocab = twin.load_corpus(twin.DEFAULT_DATA, np)
+    text = load_text()
+    tok = CharTokenizer.from_text(text)
+    assert vocab == tok.to_string()
+    np.testing.assert_array_equal(ids, tok.encode_array(text))
+    data = TextBatches(text, tok, block_size=32, batch_size=4)
+    ours = FixedBatches(data, 'val', n=5, seed=gtrain.seed_of(1337 + 2))
+    val = torch.from_numpy(ids)[int(twin.TRAIN_FRACTION * len(ids)):]
+    np.testing.assert_array_equal(data.splits['val'].numpy(), val.numpy())
+    x, y = twin.fixed_val_batches(torch, val, 5, 4, 32, 1337, 'cpu')
+    np.testing.assert_array_equal(ours.x.numpy(), x.numpy())
+    np.testing.assert_array_equal(ours.y.numpy(), y.numpy())
+    a = twin.parse_args([])
+    cfg = preset('speedrun')
+    for step in (0, 50, 99, 100, 1000, 4999, 5000, 6000):
+        assert twin.learning_rate_at(step, a) == pytest.approx(gtrain.learning_rate_at(step, cfg), rel=1e-12)
+    assert isinstance(mt.Generator(), mt.Generator)
+
+
+def test_the_twin_trains_stops_and_logs_as_gpt_train(tmp_path, capsys):
+    pytest.importorskip('torch')
+    twin = load_script('speedrun_torch')
+    assert twin.main(['--device', 'cpu', *TINY, '--max-iters', '6', '--target-val', '9', '--out',
+                      str(tmp_path / 'a')]) == 0
+    out = capsys.readouterr().out
+    assert 'reached val ' in out and '<= 9.00 at step 2 after ' in out, out
+    assert 's (from process start)' in out and 'start-up: python' in out and 'torch import' in out
+    assert twin.main(['--device', 'cpu', *TINY, '--max-iters', '3', '--target-val', '0.1', '--out',
+                      str(tmp_path / 'b')]) == 0
+    assert 'did not reach val <= 0.10 in 3 steps' in capsys.readouterr().out
+    with open(tmp_path / 'b' / 'log.csv', newline='') as f:
+        rows = list(csv.DictReader(f))
+    assert [(r['step'], r['val_iters']) for r in rows] == [('2', '2'), ('3', '4')]
+    assert float(rows[1]['time_s']) > float(rows[0]['time_s']) > 0
+
+
+def test_without_torch_the_twin_says_so_in_one_line():
+    code = ("import sys, runpy; sys.modules['torch'] = None; sys.argv = ['speedrun_torch.py', '--device', 'cpu']; "
+            "sys.exit(runpy.run_path('benchmarks/speedrun_torch.py', run_name='__main__'))")
+    proc = run('-c', code)
+    assert proc.returncode == 1 and 'Traceback' not in proc.stderr
+    assert proc.stderr.strip().startswith('benchmarks/speedrun_torch.py needs PyTorch (pip install torch)')
+
+
+def test_the_stopping_rule_clock_and_log_import_without_minitensor():
+    """The twin's start-up is PyTorch's own: what it takes from gpt never imports minitensor."""
+    code = ("import sys; sys.modules['minitensor'] = None; import gpt.stopping, gpt.clock, gpt.runlog; "
+            "print('ok')")
+    proc = run('-c', code)
+    assert proc.returncode == 0 and proc.stdout.strip() == 'ok', proc.stderr
+    pytest.importorskip('torch')
+    from gpt import models, torch_reference
+    assert set(torch_reference.ATTENTIONS) == set(models.ATTENTIONS)
