@@ -1,4 +1,13 @@
-"""`python -m gpt.plot RUN_DIR`: the train/val loss curves of a run's log.csv as a PNG."""
+"""`python -m gpt.plot RUN_DIR [RUN_DIR ...]`: loss curves of runs' log.csv files as a PNG.
+
+    python -m gpt.plot runs/small                              # train and val loss against steps
+    python -m gpt.plot runs/speedrun runs/speedrun_torch --x seconds --target 1.5 --out time.png
+
+One run: its train and val curves. Several (say minitensor's speedrun beside
+benchmarks/speedrun_torch.py's): each run's val curve, labelled by its directory. --x
+seconds puts the seconds from each command's start (log.csv's time_s) on the x axis.
+"""
+import math
 import sys
 from pathlib import Path
 
@@ -7,6 +16,7 @@ from .runlog import read_log
 from .settings import OneLineErrorParser
 
 FORMATS = ('png', 'pdf', 'svg')
+X_AXES = {'step': 'step', 'seconds': "seconds from the command's start"}
 
 
 def read_curves(run_dir, warn=print):
@@ -28,6 +38,17 @@ def read_curves(run_dir, warn=print):
             [float(r['val_loss']) for r in rows])
 
 
+def read_times(run_dir, steps):
+    """log.csv's time_s at `steps` (the rows read_curves kept); a UserError for a log without it."""
+    path = Path(run_dir) / 'log.csv'
+    rows, _ = read_log(path)
+    times = {int(r['step']): float(r['time_s']) for r in rows if 'time_s' in r and math.isfinite(float(r['time_s']))}
+    if any(step not in times for step in steps):
+        raise UserError(f"{path} has no time_s for every row (a log written before gpt.train counted seconds); "
+                        f"plot it against --x step")
+    return [times[step] for step in steps]
+
+
 def output_path(run_dir, out):
     """Where the figure goes: RUN_DIR/loss.png by default, OUT/loss.png for a directory, and
     an extension matplotlib would otherwise add (or refuse) made explicit."""
@@ -44,10 +65,24 @@ def output_path(run_dir, out):
     return out
 
 
-def plot(run_dir, out=None, warn=print):
+def plot(run_dir, out=None, warn=print, x='step'):
     """Write the loss curves to `out` (default RUN_DIR/loss.png); returns the path written."""
-    steps, train, val = read_curves(run_dir, warn)   # a wrong directory is the first thing to report
-    out = output_path(run_dir, out)
+    return plot_runs([run_dir], out, warn, x=x)
+
+
+def plot_runs(run_dirs, out=None, warn=print, x='step', target=None):
+    """One figure of several runs (val curves; train too for a single run) against steps or
+    seconds, with a dashed line at `target`; `out` defaults to the first run's loss.png."""
+    if x not in X_AXES:
+        raise UserError(f"--x must be one of {', '.join(X_AXES)}, got {x!r}")
+    if not run_dirs:
+        raise UserError("no run directories to plot")
+    curves = []
+    for run_dir in run_dirs:        # a wrong directory is the first thing to report
+        steps, train, val = read_curves(run_dir, warn)
+        xs = steps if x == 'step' else read_times(run_dir, steps)
+        curves.append((Path(run_dir).resolve().name, xs, train, val))
+    out = output_path(run_dirs[0], out)
     try:
         import matplotlib
         matplotlib.use('Agg')            # files only: no display needed
@@ -56,11 +91,19 @@ def plot(run_dir, out=None, warn=print):
         raise UserError("plotting needs matplotlib: install the plot extra with "
                         "`pip install -e \".[plot]\"`") from None
     fig, ax = plt.subplots(figsize=(7, 4))
-    ax.plot(steps, train, label='train', marker='.')
-    ax.plot(steps, val, label='val', marker='.')
-    ax.set_xlabel('step')
+    if len(curves) == 1:
+        name, xs, train, val = curves[0]
+        ax.plot(xs, train, label='train', marker='.')
+        ax.plot(xs, val, label='val', marker='.')
+        ax.set_title(f"{name}: best val {min(val):.4f}")
+    else:
+        for name, xs, _, val in curves:
+            ax.plot(xs, val, label=f"{name} (best {min(val):.4f})", marker='.')
+        ax.set_title('val loss')
+    if target is not None:
+        ax.axhline(target, color='gray', linestyle='--', linewidth=1, label=f'target {target:g}')
+    ax.set_xlabel(X_AXES[x])
     ax.set_ylabel('cross-entropy loss (nats per character)')
-    ax.set_title(f"{Path(run_dir).resolve().name}: best val {min(val):.4f}")
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
@@ -72,12 +115,18 @@ def plot(run_dir, out=None, warn=print):
 
 
 def main(argv=None):
-    p = OneLineErrorParser(prog='python -m gpt.plot', description=__doc__)
-    p.add_argument('run_dir', help="a run directory written by `python -m gpt.train --out RUN_DIR`")
-    p.add_argument('--out', help="the image to write: .png (default RUN_DIR/loss.png), .pdf or .svg")
+    p = OneLineErrorParser(prog='python -m gpt.plot', description=__doc__.split('\n')[0])
+    p.add_argument('run_dirs', nargs='+', metavar='RUN_DIR',
+                   help="run directories written by `python -m gpt.train --out RUN_DIR` (or "
+                        "benchmarks/speedrun_torch.py --out RUN_DIR)")
+    p.add_argument('--out', help="the image to write: .png (default: the first RUN_DIR's loss.png), .pdf or .svg")
+    p.add_argument('--x', default='step', choices=sorted(X_AXES),
+                   help="the x axis: optimizer steps, or seconds from each command's start")
+    p.add_argument('--target', type=float, help="draw a dashed line at this loss (e.g. 1.5)")
     args = p.parse_args(argv)
     try:
-        path = plot(args.run_dir, args.out, warn=lambda line: print(line, file=sys.stderr))
+        path = plot_runs(args.run_dirs, args.out, warn=lambda line: print(line, file=sys.stderr), x=args.x,
+                         target=args.target)
     except (UserError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

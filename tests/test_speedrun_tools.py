@@ -64,7 +64,16 @@ def test_the_twin_sees_our_corpus_split_and_fixed_batches_and_schedule():
 
 
 def test_the_twin_trains_stops_and_logs_as_gpt_train(tmp_path, capsys):
-    pytest.importorskip('torch')
+    torch = pytest.importorskip('torch')
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)                # tiny matrices: threads only fight the other jobs here
+    try:
+        twin_runs(tmp_path, capsys)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def twin_runs(tmp_path, capsys):
     twin = load_script('speedrun_torch')
     assert twin.main(['--device', 'cpu', *TINY, '--max-iters', '6', '--target-val', '9', '--out',
                       str(tmp_path / 'a')]) == 0
@@ -97,3 +106,66 @@ def test_the_stopping_rule_clock_and_log_import_without_minitensor():
     pytest.importorskip('torch')
     from gpt import models, torch_reference
     assert set(torch_reference.ATTENTIONS) == set(models.ATTENTIONS)
+
+
+# ---------------------------------------------------------------- the sweep and the plot
+
+def test_the_sweep_runs_each_variant_cold_and_tabulates(tmp_path, monkeypatch):
+    sweep = load_script('speedrun_sweep')
+    seen = []
+    real_run = subprocess.run
+
+    def spy(cmd, **kwargs):
+        env = kwargs['env']
+        seen.append({var: env[var] for var in sweep.CACHE_VARIABLES})
+        for var in sweep.CACHE_VARIABLES:       # a fresh, empty cache for every run
+            assert not Path(env[var]).exists() or not any(Path(env[var]).iterdir())
+        return real_run(cmd, **kwargs)
+    monkeypatch.setattr(sweep.subprocess, 'run', spy)
+    tiny = ' '.join(TINY) + ' --max-iters 4'
+    code = sweep.main(['--device', 'cpu', '--out', str(tmp_path), '--seeds', '3', '4', '--no-plot',
+                       '--variant', f'easy={tiny} --target-val 9', '--variant', f'hard={tiny} --target-val 0.1'])
+    assert code == 1                                        # 'hard' never reaches its target
+    assert len(seen) == 4 and len({d['CUPY_CACHE_DIR'] for d in seen}) == 4
+    assert not any(Path(d['CUPY_CACHE_DIR']).parent.exists() for d in seen)     # cleaned up
+    table = (tmp_path / 'table.md').read_text()
+    rows = [line for line in table.splitlines() if line.startswith('| easy') or line.startswith('| hard')]
+    assert len(rows) == 4
+    easy = [r.split(' | ') for r in rows if r.startswith('| easy')]
+    assert all(cells[3] == '2' and float(cells[4]) > 0 and float(cells[6]) <= 9 for cells in easy)
+    assert all('4 (not reached)' in r for r in rows if r.startswith('| hard'))
+    assert '- easy: reached in 2 of 2 runs; seconds median' in table and '- hard: reached in 0 of 2 runs' in table
+    assert (tmp_path / 'easy-s3' / 'log.csv').is_file() and '--seed 3' in (tmp_path / 'easy-s3' / 'command.txt').read_text()
+
+
+def test_the_sweep_refuses_bad_variants(capsys):
+    sweep = load_script('speedrun_sweep')
+    with pytest.raises(SystemExit):
+        sweep.main(['--variant', 'no flags here'])
+    assert "expected NAME=FLAGS" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        sweep.main(['--variant', 'a=', '--torch', 'a='])
+    assert "variant names must differ" in capsys.readouterr().err
+
+
+def write_run(path, rows, header='step,train_loss,val_loss,lr,step_ms,tokens_per_s,time_s,val_iters'):
+    path.mkdir(parents=True)
+    (path / 'log.csv').write_text(header + '\n' + ''.join(row + '\n' for row in rows))
+    return path
+
+
+def test_plot_puts_runs_on_one_seconds_axis(tmp_path, capsys):
+    pytest.importorskip('matplotlib')
+    from gpt import plot
+    ours = write_run(tmp_path / 'minitensor', ['100,2.0,2.1,1e-3,20,1,5.5,10', '200,1.6,1.49,1e-3,20,1,8.0,100'])
+    theirs = write_run(tmp_path / 'torch', ['100,2.1,2.2,1e-3,20,1,9.0,10', '200,1.7,1.52,1e-3,20,1,12.5,100'])
+    out = tmp_path / 'time.png'
+    assert plot.main([str(ours), str(theirs), '--x', 'seconds', '--target', '1.5', '--out', str(out)]) == 0
+    assert out.read_bytes()[:4] == b'\x89PNG' and capsys.readouterr().out.strip() == f"wrote {out}"
+    assert plot.read_times(theirs, [100, 200]) == [9.0, 12.5]
+    old = write_run(tmp_path / 'old', ['0,4.2,4.3,0.001,nan,nan'], header='step,train_loss,val_loss,lr,step_ms,'
+                                                                             'tokens_per_s')
+    assert plot.main([str(old), '--x', 'seconds']) == 1
+    err = capsys.readouterr().err.strip()
+    assert 'has no time_s for every row' in err and '--x step' in err and '\n' not in err
+    assert plot.main([str(old)]) == 0                       # steps still plot
