@@ -31,6 +31,7 @@ from .config import ARCHITECTURE_FIELDS, PRESETS, TrainConfig, default_preset, f
 from .data import CharTokenizer, FixedBatches, TextBatches, load_text
 from .data_parallel import Quiet, Replicas
 from .errors import UserError, is_out_of_memory
+from .graph_eval import GraphedLossSum
 from .graph_step import WARMUP_STEPS, GraphedStep, why_not_graphed
 from .memory import check_training_fits
 from .runlog import CSVLog
@@ -168,10 +169,12 @@ class Trainer:
     """A run's pieces (model, optimizer, data, log, checkpoint path) and its LoopState."""
 
     def __init__(self, cfg, model, optimizer, tokenizer, data, start_step, best_val, csv_log, progress,
-                 world_size=1, clock=None, stop_rule=None, fixed_val=None):
+                 world_size=1, clock=None, stop_rule=None, val_loss_sum=None):
         self.cfg, self.model, self.optimizer, self.tokenizer, self.data = cfg, model, optimizer, tokenizer, data
         self.clock = clock if clock is not None else RunClock()
-        self.stop_rule, self.fixed_val = stop_rule, fixed_val      # with --target-val (gpt/stopping.py)
+        # with --target-val (gpt/stopping.py): the rule, and (model, start, stop) -> the summed
+        # loss of fixed val batches [start, stop) on the device
+        self.stop_rule, self.val_loss_sum = stop_rule, val_loss_sum
         self.firsts = set()                         # 'first step', 'first eval': timed already
         self.raw_model = Replicas.unwrap(model)     # what evaluates and is saved (DDP's keys say module.)
         self.csv_log, self.progress = csv_log, progress
@@ -255,7 +258,7 @@ class Trainer:
         measurement near the target; sets state.reached when a full one is <= --target-val.
         No checkpoint here: a run to a target saves once, when it stops."""
         s, rule = self.state, self.stop_rule
-        check = rule.check(s.step, lambda a, b: self.fixed_val.loss_sum(self.raw_model, a, b).item(),
+        check = rule.check(s.step, lambda a, b: self.val_loss_sum(self.raw_model, a, b).item(),
                            force_full=final)
         seconds = self.clock.now()
         s.losses = {'train': s.train_mean, 'val': check.val}
@@ -380,9 +383,11 @@ def train(cfg, resume=False, force=False, log=print, checkpoint=None):
     if main_rank:
         prepare_out_dir(out_dir, resume, force, log)
     model, optimizer, tokenizer, data, start_step, best_val = set_up(cfg, checkpoint if resume else None, clock)
-    stop_rule = fixed_val = None
+    stop_rule = val_loss_sum = None
     if cfg.target_val is not None:
         fixed_val = FixedBatches(data, 'val', cfg.eval_iters, seed=seed_of(cfg.seed + 2))
+        graphable = why_not_graphed(cfg, data.device, replicas.world_size) is None
+        val_loss_sum = GraphedLossSum(fixed_val, log) if graphable else fixed_val.loss_sum
         stop_rule = stopping.TargetStop(cfg.target_val, cfg.target_margin, min(cfg.check_iters, cfg.eval_iters),
                                         cfg.eval_iters)
         clock.mark('eval batches')
@@ -396,7 +401,7 @@ def train(cfg, resume=False, force=False, log=print, checkpoint=None):
             log(note)
     run = Trainer(cfg, replicas.wrap(model), optimizer, tokenizer, data, start_step, best_val, csv_log,
                   Progress(start_step, cfg.max_iters, cfg.progress) if main_rank else Quiet(),
-                  replicas.world_size, clock, stop_rule, fixed_val)
+                  replicas.world_size, clock, stop_rule, val_loss_sum)
     run.use_cuda_graph(log)
     s = run.state
     wall_start = time.perf_counter()

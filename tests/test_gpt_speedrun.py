@@ -281,3 +281,21 @@ def test_the_speedrun_preset_runs_on_the_cpu_and_says_when_it_reaches_the_target
     val, target, step, seconds = float(match[1]), match[2], int(match[3]), float(match[4])
     assert (target, step) == ('9.00', 2) and val <= 9 and 0 < seconds <= waited
     assert 'done: 2 steps' in out
+
+
+def test_graphed_val_losses_fall_back_to_the_eager_forward_saying_why_once():
+    from gpt.graph_eval import GraphedLossSum
+    from gpt.models import GPT, GPTConfig
+    text = load_text()[:5000]
+    tok = CharTokenizer.from_text(text)
+    data = TextBatches(text, tok, block_size=8, batch_size=2)
+    mt.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=tok.vocab_size, block_size=8, n_embd=16, n_head=2, n_layer=1, dropout=0.5))
+    fixed = FixedBatches(data, 'val', n=4, seed=1)
+    lines = []
+    graphed = GraphedLossSum(fixed, log=lines.append)
+    first = graphed(model, 0, 4).item()             # no GPU here: the capture fails, eager answers
+    assert first == pytest.approx(fixed.loss_sum(model, 0, 4).item(), rel=1e-6) and model.training
+    assert graphed(model, 1, 3).item() == pytest.approx(fixed.loss_sum(model, 1, 3).item(), rel=1e-6)
+    assert len(lines) == 1 and lines[0].startswith('CUDA graph: val losses evaluate eagerly: capture failed')
+    assert graphed.graph is None and graphed.failed

@@ -49,3 +49,45 @@ def test_the_speedrun_preset_runs_on_the_gpu_and_reports_its_seconds(tmp_path):
     name = mt.cuda.get_device_name()
     assert ('note: the speedrun preset is tuned on an H100' in out) == (not any(g in name for g in ('H100', 'H200')))
     assert any((tmp_path / 'cold-cache').iterdir())         # the kernels compiled into the fresh cache
+
+
+def test_graphed_val_losses_equal_the_eager_ones_as_the_weights_train():
+    from gpt.graph_eval import GraphedLossSum
+    text = load_text()[:50000]
+    tok = CharTokenizer.from_text(text)
+    data = TextBatches(text, tok, block_size=32, batch_size=4, device='gpu')
+    fixed = FixedBatches(data, 'val', 6, seed=3)
+    mt.manual_seed(2)
+    model = GPT(GPTConfig(vocab_size=tok.vocab_size, block_size=32, n_embd=48, n_head=3, n_layer=2,
+                          dropout=0.2)).to('gpu')
+    optimizer = mt.optim.AdamW(model.parameters(), lr=1e-2)
+    lines = []
+    graphed = GraphedLossSum(fixed, log=lines.append)
+    for _ in range(3):
+        ours, eager = graphed(model, 0, 6).item(), fixed.loss_sum(model, 0, 6).item()
+        assert ours == pytest.approx(eager, rel=1e-5) and model.training
+        assert graphed(model, 2, 5).item() == pytest.approx(fixed.loss_sum(model, 2, 5).item(), rel=1e-5)
+        x, y = data.get_batch('train')              # the weights change in place: the graph follows
+        _, loss = model(x, y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert graphed.failed is None and graphed.graph is not None, lines
+    assert lines == ["CUDA graph: the val-loss forward is captured; evaluations replay it"]
+
+
+def test_graphed_val_losses_follow_weights_that_moved():
+    from gpt.graph_eval import GraphedLossSum
+    text = load_text()[:50000]
+    tok = CharTokenizer.from_text(text)
+    data = TextBatches(text, tok, block_size=32, batch_size=4, device='gpu')
+    fixed = FixedBatches(data, 'val', 3, seed=4)
+    mt.manual_seed(2)
+    config = GPTConfig(vocab_size=tok.vocab_size, block_size=32, n_embd=48, n_head=3, n_layer=2)
+    model, other = GPT(config).to('gpu'), GPT(config).to('gpu')
+    graphed = GraphedLossSum(fixed, log=lambda line: None)
+    graphed(model, 0, 3)
+    for name, p in model.named_parameters():        # new arrays, other values
+        p.array = other.get_parameter(name).array.copy()
+    assert graphed(model, 0, 3).item() == pytest.approx(fixed.loss_sum(model, 0, 3).item(), rel=1e-5)
+    assert graphed.captures == 2 and graphed.failed is None
