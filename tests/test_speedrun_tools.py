@@ -138,8 +138,10 @@ def test_the_sweep_runs_each_variant_cold_and_tabulates(tmp_path, monkeypatch):
     assert (tmp_path / 'easy-s3' / 'log.csv').is_file() and '--seed 3' in (tmp_path / 'easy-s3' / 'command.txt').read_text()
 
 
-def test_the_sweep_refuses_bad_variants(capsys):
+def test_the_sweep_refuses_bad_variants_and_keeps_to_its_budget(capsys, tmp_path):
     sweep = load_script('speedrun_sweep')
+    assert sweep.main(['--budget', '5', '--out', str(tmp_path), '--no-plot', '--variant', 'a=']) == 1
+    assert '(--budget 5 s spent: not run: a-s1337)' in (tmp_path / 'table.md').read_text()
     with pytest.raises(SystemExit):
         sweep.main(['--variant', 'no flags here'])
     assert "expected NAME=FLAGS" in capsys.readouterr().err
