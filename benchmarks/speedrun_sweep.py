@@ -32,6 +32,8 @@ REACHED = re.compile(r"^reached val (?P<val>\d+\.\d+) <= (?P<target>\S+) at step
                      r"(?P<seconds>\d+\.\d+) s", re.M)
 MISSED = re.compile(r"^did not reach val <= \S+ in (?P<step>\d+) steps .*?final val (?P<val>\d+\.\d+)", re.M)
 STARTUP = re.compile(r"^start-up: (.*)$", re.M)
+EVALUATION = re.compile(r"^evaluation: (?P<checks>\d+) checks, (?P<full>\d+) full measurements, "
+                        r"(?P<seconds>\d+\.\d+) s in all$", re.M)
 CACHE_VARIABLES = ('CUPY_CACHE_DIR', 'TORCHINDUCTOR_CACHE_DIR', 'TRITON_CACHE_DIR')
 
 
@@ -77,6 +79,9 @@ def run_one(kind, name, flags, device, seed, out, timeout):
     row = {'variant': name, 'engine': kind, 'seed': seed, 'flags': shlex.join(flags), 'exit': code,
            'wall_s': wall, 'step': None, 'seconds': None, 'val': None, 'reached': False,
            'startup': (STARTUP.search(stdout) or [None, ''])[1]}
+    evaluation = EVALUATION.search(stdout)
+    row['eval'] = (f"{evaluation['seconds']} s ({evaluation['checks']} checks, {evaluation['full']} full)"
+                   if evaluation else '-')
     reached, missed = REACHED.search(stdout), MISSED.search(stdout)
     if reached:
         row.update(step=int(reached['step']), seconds=float(reached['seconds']), val=float(reached['val']),
@@ -92,12 +97,12 @@ def fmt(value, spec):
 
 def table(rows, target):
     lines = [f"| variant | engine | seed | reached val <= {target} at step | seconds (its own count) | "
-             f"wall s (as launched) | final val | exit | start-up |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |"]
+             f"wall s (as launched) | final val | evaluation | exit | start-up |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |"]
     for r in rows:
         step = fmt(r['step'], 'd') + ('' if r['reached'] or r['step'] is None else ' (not reached)')
         lines.append(f"| {r['variant']} | {r['engine']} | {r['seed']} | {step} | {fmt(r['seconds'], '.1f')} | "
-                     f"{r['wall_s']:.1f} | {fmt(r['val'], '.4f')} | {r['exit']} | {r['startup']} |")
+                     f"{r['wall_s']:.1f} | {fmt(r['val'], '.4f')} | {r['eval']} | {r['exit']} | {r['startup']} |")
     summary = []
     for name in dict.fromkeys(r['variant'] for r in rows):
         runs = [r for r in rows if r['variant'] == name]

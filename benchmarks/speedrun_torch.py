@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gpt.clock import RunClock  # noqa: E402
 from gpt.runlog import CSVLog  # noqa: E402
-from gpt.stopping import TargetStop, check_line, format_target, reached_line  # noqa: E402
+from gpt.stopping import TargetStop, check_line, evaluation_line, format_target, reached_line  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / 'gpt' / 'data' / 'tinyshakespeare.txt'
 TRAIN_FRACTION = 0.9            # gpt.data's split
@@ -158,6 +158,7 @@ def main(argv=None):
                 loss_total, interval_steps = None, 0
             started = time.perf_counter()
             check = rule.check(step, loss_sum, force_full=step == a.max_iters)
+            rule.seconds += time.perf_counter() - started
             seconds = clock.now()
             if not clock.has('first eval'):
                 clock.mark('first eval', since=started)
@@ -169,6 +170,7 @@ def main(argv=None):
             if check.reached:
                 reached = check
                 print(reached_line(check, a.target_val, seconds, clock.origin()), flush=True)
+                print(evaluation_line(rule), flush=True)
                 break
             interval_start = time.perf_counter()
         if step == a.max_iters:
@@ -196,6 +198,7 @@ def main(argv=None):
         if step % a.log_interval == 0:
             print(f"step {step:>6}/{a.max_iters} | lr {lr:.2e}", flush=True)
     if reached is None:
+        print(evaluation_line(rule))
         print(f"did not reach val <= {format_target(a.target_val)} in {step} steps (--max-iters): final val "
               f"{check.val:.4f} over {check.batches} batches after {clock.now():.1f} s ({clock.origin()})")
     print(f"done: {step} steps; val loss {check.val:.4f}; log {Path(a.out) / 'log.csv'}")

@@ -43,11 +43,14 @@ class TargetStop:
         self.offset = 0.0               # full - cheap at the last full measurement
         self.best = math.inf            # the best full measurement
         self.full_measurements = 0
+        self.checks = 0
+        self.seconds = 0.0              # spent evaluating (what the caller adds with spent())
 
     def check(self, step, loss_sum, force_full=False):
         """Evaluate at `step`. `loss_sum(start, stop)` is the summed loss (a float) of fixed
         batches [start, stop); force_full measures in full whatever the cheap estimate says
         (the run's last evaluation)."""
+        self.checks += 1
         cheap_sum = loss_sum(0, self.cheap)
         cheap = cheap_sum / self.cheap
         if self.cheap == self.full:
@@ -62,6 +65,12 @@ class TargetStop:
         self.best = min(self.best, full)
         self.full_measurements += 1
         return Check(step, full, self.full, full=True, reached=full <= self.target)
+
+
+def evaluation_line(rule):
+    """What the stopping rule cost: parsed by benchmarks/speedrun_sweep.py."""
+    return (f"evaluation: {rule.checks} checks, {rule.full_measurements} full measurements, "
+            f"{rule.seconds:.2f} s in all")
 
 
 def format_target(target):

@@ -258,8 +258,10 @@ class Trainer:
         measurement near the target; sets state.reached when a full one is <= --target-val.
         No checkpoint here: a run to a target saves once, when it stops."""
         s, rule = self.state, self.stop_rule
+        started = time.perf_counter()
         check = rule.check(s.step, lambda a, b: self.val_loss_sum(self.raw_model, a, b).item(),
                            force_full=final)
+        rule.seconds += time.perf_counter() - started
         seconds = self.clock.now()
         s.losses = {'train': s.train_mean, 'val': check.val}
         if check.full:
@@ -269,6 +271,8 @@ class Trainer:
         if check.reached:
             s.reached, s.reached_s = check, seconds
             self.progress.write(stopping.reached_line(check, rule.target, seconds, self.clock.origin()))
+        if check.reached or final:
+            self.progress.write(stopping.evaluation_line(rule))
 
     def log_row(self, train_loss, val_loss, val_iters, seconds=None):
         s = self.state
@@ -439,8 +443,8 @@ def train(cfg, resume=False, force=False, log=print, checkpoint=None):
     wall_s = time.perf_counter() - wall_start
     summary = {'step': s.step, 'stopped': stopped, 'wall_s': wall_s, 'checkpoint': str(run.ckpt_path)}
     if stop_rule is not None:
-        summary.update(reached=s.reached is not None, target_val=cfg.target_val,
-                       full_measurements=stop_rule.full_measurements)
+        summary.update(reached=s.reached is not None, target_val=cfg.target_val, checks=stop_rule.checks,
+                       full_measurements=stop_rule.full_measurements, eval_s=stop_rule.seconds)
         if s.reached is not None:
             summary.update(reached_step=s.reached.step, reached_val=s.reached.val, reached_s=s.reached_s)
     if not main_rank:

@@ -273,6 +273,7 @@ def test_the_speedrun_preset_runs_on_the_cpu_and_says_when_it_reaches_the_target
     assert re.search(r"^start-up: python \d+\.\d\d s, imports \d+\.\d\d s, device .*first step \d+\.\d\d s, "
                      r"first eval \d+\.\d\d s; \d+\.\d s from process start$", out, re.M), out
     assert 'did not reach val <= 1.50 in 3 steps (--max-iters): final val' in out and 'done: 3 steps' in out
+    assert re.search(r"^evaluation: 2 checks, 1 full measurements, \d+\.\d\d s in all$", out, re.M), out
     rows = read_rows(tmp_path / 'a')
     assert [(r['step'], r['val_iters']) for r in rows] == [('2', '2'), ('3', '4')]
     out, waited = run('--out', str(tmp_path / 'b'), '--max-iters', '6', '--target-val', '9')

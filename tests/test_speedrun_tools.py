@@ -2,6 +2,7 @@
 import csv
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 from dataclasses import asdict
@@ -133,6 +134,7 @@ def test_the_sweep_runs_each_variant_cold_and_tabulates(tmp_path, monkeypatch):
     assert len(rows) == 4
     easy = [r.split(' | ') for r in rows if r.startswith('| easy')]
     assert all(cells[3] == '2' and float(cells[4]) > 0 and float(cells[6]) <= 9 for cells in easy)
+    assert all(re.fullmatch(r'\d+\.\d\d s \(1 checks, 1 full\)', cells[7]) for cells in easy), easy
     assert all('4 (not reached)' in r for r in rows if r.startswith('| hard'))
     assert '- easy: reached in 2 of 2 runs; seconds median' in table and '- hard: reached in 0 of 2 runs' in table
     assert (tmp_path / 'easy-s3' / 'log.csv').is_file() and '--seed 3' in (tmp_path / 'easy-s3' / 'command.txt').read_text()
