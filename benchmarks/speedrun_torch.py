@@ -31,7 +31,7 @@ TRAIN_FRACTION = 0.9            # gpt.data's split
 RECIPE = dict(batch_size=64, block_size=256, n_embd=384, n_head=6, n_layer=6, dropout=0.2, init='normal',
               max_iters=5000, learning_rate=1e-3, warmup_iters=100, lr_decay_iters=None, min_lr=1e-4,
               weight_decay=0.1, beta1=0.9, beta2=0.99, grad_clip=1.0, eval_interval=100, eval_iters=100,
-              check_iters=10, target_val=1.5, target_margin=0.03, log_interval=50, seed=1337)
+              eval_batch_size=64, check_iters=10, target_val=1.5, target_margin=0.03, log_interval=50, seed=1337)
 
 
 def parse_args(argv=None):
@@ -105,8 +105,8 @@ def main(argv=None):
     n = int(TRAIN_FRACTION * len(data))
     splits = {'train': data[:n], 'val': data[n:]}
     positions = torch.arange(a.block_size, device=device)           # (T,)
-    fixed_x, fixed_y = fixed_val_batches(torch, splits['val'], a.eval_iters, a.batch_size, a.block_size, a.seed,
-                                         device)                    # (n, B, T), (n, B, T)
+    fixed_x, fixed_y = fixed_val_batches(torch, splits['val'], a.eval_iters, a.eval_batch_size or a.batch_size,
+                                         a.block_size, a.seed, device)   # (n, B, T), (n, B, T)
     clock.mark('data')
 
     model = GPTLanguageModel(len(vocab), a.block_size, a.n_embd, a.n_head, a.n_layer, a.dropout,

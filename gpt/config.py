@@ -75,6 +75,9 @@ class TrainConfig:
     check_iters: int = setting(10, "with --target-val: every --eval-interval steps a cheap val estimate over "
                                    "this many of the fixed batches; the full --eval-iters measurement runs "
                                    "only when it is near the target")
+    eval_batch_size: Optional[int] = setting(None, "with --target-val: sequences per fixed val batch (default: "
+                                                   "--batch-size; the speedrun keeps 64, so a run with another "
+                                                   "--batch-size is measured on the same text)")
     target_margin: float = setting(0.03, "with --target-val: how far above the target a cheap estimate "
                                          "(corrected by the last full measurement's offset) still triggers "
                                          "the full measurement")
@@ -116,6 +119,8 @@ class TrainConfig:
         check_int(self, 'sample_tokens', low=0)
         if self.lr_decay_iters is not None:
             check_int(self, 'lr_decay_iters', low=1)
+        if self.eval_batch_size is not None:
+            check_int(self, 'eval_batch_size', low=1)
         check_int(self, 'seed', *SEED_RANGE)
         check_number(self, 'learning_rate', positive=True)
         if self.target_val is not None:
@@ -192,7 +197,8 @@ PRESETS = {
                      dropout=0.2, init='normal', max_iters=5000, learning_rate=1e-3, decay_lr=True,
                      warmup_iters=100, lr_decay_iters=None, min_lr=1e-4, weight_decay=0.1,
                      decay_all_params=False, beta1=0.9, beta2=0.99, grad_clip=1.0, eval_interval=100,
-                     eval_iters=100, log_interval=50, target_val=1.5, check_iters=10, target_margin=0.03,
+                     eval_iters=100, eval_batch_size=64, log_interval=50, target_val=1.5, check_iters=10,
+                     target_margin=0.03,
                      tf32=True, sample_tokens=300, out_dir='runs/speedrun'),
 }
 # without --preset: the GPU trains the lecture's GPT, the CPU the small one (minutes on a laptop)

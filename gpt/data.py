@@ -174,10 +174,11 @@ class FixedBatches:
     stream, so benchmarks/speedrun_torch.py draws the same ones with torch.randint, and
     drawing them never moves the training's random stream."""
 
-    def __init__(self, data, split, n, seed):
+    def __init__(self, data, split, n, seed, batch_size=None):
         corpus = data.splits[split]                                               # (N,)
         generator = mt.Generator().manual_seed(seed)
-        offsets = mt.randint(0, len(corpus) - data.block_size, (n, data.batch_size),
+        batch_size = data.batch_size if batch_size is None else batch_size
+        offsets = mt.randint(0, len(corpus) - data.block_size, (n, batch_size),
                              generator=generator)                                 # (n, B), on the CPU
         idx = offsets.to(data.device)[:, :, None] + data.positions                # (n, B, T)
         self.x, self.y = corpus[idx], corpus[idx + 1]                             # (n, B, T), (n, B, T)

@@ -389,7 +389,8 @@ def train(cfg, resume=False, force=False, log=print, checkpoint=None):
     model, optimizer, tokenizer, data, start_step, best_val = set_up(cfg, checkpoint if resume else None, clock)
     stop_rule = val_loss_sum = None
     if cfg.target_val is not None:
-        fixed_val = FixedBatches(data, 'val', cfg.eval_iters, seed=seed_of(cfg.seed + 2))
+        fixed_val = FixedBatches(data, 'val', cfg.eval_iters, seed=seed_of(cfg.seed + 2),
+                                 batch_size=cfg.eval_batch_size)
         graphable = why_not_graphed(cfg, data.device, replicas.world_size) is None
         val_loss_sum = GraphedLossSum(fixed_val, log) if graphable else fixed_val.loss_sum
         stop_rule = stopping.TargetStop(cfg.target_val, cfg.target_margin, min(cfg.check_iters, cfg.eval_iters),

@@ -138,6 +138,7 @@ def test_fixed_batches_are_drawn_once_from_their_own_generator():
     again = FixedBatches(data, 'val', n=6, seed=11)
     np.testing.assert_array_equal(fixed.x.numpy(), again.x.numpy())
     assert fixed.x.shape == (6, 4, 16) and fixed.y.shape == (6, 4, 16)
+    assert FixedBatches(data, 'val', n=2, seed=11, batch_size=7).x.shape == (2, 7, 16)   # its own batch size
     val = data.splits['val'].numpy()
     offsets = mt.randint(0, len(val) - 16, (6, 4), generator=mt.Generator().manual_seed(11)).numpy()
     for i, j in np.ndindex(6, 4):
@@ -173,7 +174,8 @@ def test_loss_sum_is_eval_mode_and_restores_training_mode():
 def tiny_target(corpus, out_dir, **overrides):
     base = dict(preset('speedrun').__dict__)
     base.update(data=corpus, out_dir=str(out_dir), batch_size=4, block_size=16, n_embd=16, n_head=2, n_layer=1,
-                max_iters=40, warmup_iters=4, eval_interval=5, eval_iters=6, check_iters=6, log_interval=5,
+                max_iters=40, warmup_iters=4, eval_interval=5, eval_iters=6, eval_batch_size=None, check_iters=6,
+                log_interval=5,
                 learning_rate=1e-2, sample_tokens=0, progress=False, seed=5, tf32=False)
     base.update(overrides)
     return TrainConfig(**base)
@@ -233,6 +235,7 @@ def test_the_speedrun_preset_is_nanogpts_shakespeare_char_recipe_on_the_lectures
             cfg.grad_clip, cfg.tf32, cfg.out_dir) == (64, 1e-3, True, 100, 1e-4, 0.9, 0.99, 1.0, True,
                                                       'runs/speedrun')
     assert cfg.target_val == 1.5 and cfg.eval_iters >= 100 and cfg.check_iters < cfg.eval_iters
+    assert cfg.eval_batch_size == 64           # 100 x 64 x 256 whatever --batch-size a sweep tries
     cfg.validate()
 
 
@@ -257,7 +260,7 @@ def test_process_age_counts_from_the_process_start():
 def test_the_speedrun_preset_runs_on_the_cpu_and_says_when_it_reaches_the_target(corpus, tmp_path):
     """CI: `--preset speedrun` for a few steps with tiny overrides, as a user runs it."""
     tiny = ['--data', corpus, '--n-embd', '16', '--n-head', '2', '--n-layer', '1', '--block-size', '16',
-            '--batch-size', '4', '--eval-iters', '4', '--check-iters', '2', '--eval-interval', '2',
+            '--batch-size', '4', '--eval-batch-size', '3', '--eval-iters', '4', '--check-iters', '2', '--eval-interval', '2',
             '--log-interval', '1', '--sample-tokens', '0', '--no-progress']
     env = dict(os.environ, PYTHONPATH=str(REPO))
 

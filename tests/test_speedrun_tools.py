@@ -13,6 +13,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = ['--n-embd', '16', '--n-head', '2', '--n-layer', '1', '--block-size', '16', '--batch-size', '4',
+        '--eval-batch-size', '4',
         '--eval-iters', '4', '--check-iters', '2', '--eval-interval', '2', '--log-interval', '1']
 
 
