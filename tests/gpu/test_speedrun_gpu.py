@@ -16,8 +16,8 @@ from gpt.models import GPT, GPTConfig
 pytestmark = pytest.mark.skipif(not mt.gpu_available(), reason="needs CuPy and a CUDA GPU")
 REPO = Path(__file__).resolve().parents[2]
 TINY = ['--n-embd', '48', '--n-head', '3', '--n-layer', '2', '--block-size', '32', '--batch-size', '8',
-        '--eval-batch-size', '8', '--eval-iters', '6', '--check-iters', '2', '--eval-interval', '5', '--log-interval', '5', '--sample-tokens',
-        '0', '--no-progress']
+        '--eval-batch-size', '8', '--eval-iters', '6', '--check-iters', '2', '--eval-interval', '5',
+        '--log-interval', '5', '--sample-tokens', '0', '--no-progress']
 
 
 def test_fixed_batches_on_the_gpu_are_the_cpus_and_score_the_same_loss():
