@@ -85,7 +85,7 @@ def run_one(kind, name, flags, device, seed, out, timeout):
     reached, missed = REACHED.search(stdout), MISSED.search(stdout)
     if reached:
         row.update(step=int(reached['step']), seconds=float(reached['seconds']), val=float(reached['val']),
-                   reached=True)
+                   reached=True, target=reached['target'])
     elif missed:
         row.update(step=int(missed['step']), val=float(missed['val']))
     return row
@@ -96,6 +96,8 @@ def fmt(value, spec):
 
 
 def table(rows, target):
+    targets = sorted({r['target'] for r in rows if r.get('target')})
+    target = ' / '.join(targets) if targets else target       # what the runs said they stopped at
     lines = [f"| variant | engine | seed | reached val <= {target} at step | seconds (its own count) | "
              f"wall s (as launched) | final val | evaluation | exit | start-up |",
              "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |"]
@@ -129,7 +131,8 @@ def main(argv=None):
     p.add_argument('--budget', type=float, default=None,
                    help="seconds for the whole sweep (e.g. 540 inside a 600 s device call): no run starts "
                         "after it, and a run's timeout is cut to what is left")
-    p.add_argument('--target', default='1.50', help="the target the runs stop at (for the table's header)")
+    p.add_argument('--target', default='1.50', help="the target the runs stop at, for the plot's line and the "
+                                                    "table's header (where no run reached its own)")
     p.add_argument('--no-plot', dest='plot', action='store_false', help="skip loss_vs_seconds.png")
     args = p.parse_args(argv)
     if not args.variant and not args.torch:
