@@ -67,7 +67,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--preset', default='speedrun', help="gpt.config preset whose first step is measured")
     p.add_argument('--precompile', action='store_true',
-                   help="first compile the engine's kernels from threads (mt.cuda.precompile)")
+                   help="first compile the step's kernels from threads (gpt/warmup.py), as gpt.train does")
     p.add_argument('--top', type=int, default=15, help="list the N slowest compiles")
     args = p.parse_args()
     from gpt.config import gpt_config, preset
@@ -78,8 +78,10 @@ def main():
     mt.backends.allow_tf32 = cfg.tf32
     start = time.perf_counter()
     if args.precompile:
-        mt.cuda.precompile()
-        print(f"precompile: {len(records)} kernels in {time.perf_counter() - start:.2f} s")
+        from gpt.warmup import compile_step_kernels
+        compile_step_kernels(cfg, 65, 'gpu', log=lambda line: None)
+        print(f"precompile: {len(records)} kernels in {time.perf_counter() - start:.2f} s "
+              f"({sum(s for s, _ in records):.2f} s of compiling, summed over the threads)")
     model = GPT(gpt_config(cfg, 65)).to('gpu')
     opt = mt.optim.AdamW(model.parameters(), lr=cfg.learning_rate)
     xb = mt.randint(0, 65, (cfg.batch_size, cfg.block_size), device='gpu')

@@ -88,6 +88,9 @@ class TrainConfig:
     out_dir: str = setting('runs/small', "run directory for ckpt.npz, log.csv, sample.txt (default: "
                                          "runs/<preset>)", flags=('--out', '--out-dir'), metavar='DIR')
     tf32: bool = setting(False, "TF32 matmuls on the GPU (faster, ~1e-3 relative error)")
+    warm_kernels: bool = setting(True, "on the GPU, compile the step's kernels from several threads before "
+                                       "the first step (a machine's first run compiles them all; NVRTC runs "
+                                       "outside Python's GIL)")
     cuda_graph: bool = setting(True, "on the GPU, capture the training step once as a CUDA graph and "
                                      "replay it (--no-cuda-graph: eager steps, the readable reference; "
                                      "the same losses)")

@@ -36,6 +36,7 @@ from .graph_step import WARMUP_STEPS, GraphedStep, why_not_graphed
 from .memory import check_training_fits
 from .runlog import CSVLog
 from .settings import OneLineErrorParser, add_flags, given_values
+from .warmup import compile_step_kernels
 
 
 # ---------------------------------------------------------------- pieces of a run
@@ -407,6 +408,9 @@ def train(cfg, resume=False, force=False, log=print, checkpoint=None):
     run = Trainer(cfg, replicas.wrap(model), optimizer, tokenizer, data, start_step, best_val, csv_log,
                   Progress(start_step, cfg.max_iters, cfg.progress) if main_rank else Quiet(),
                   replicas.world_size, clock, stop_rule, val_loss_sum)
+    if cfg.warm_kernels and data.device == 'gpu':
+        compile_step_kernels(cfg, tokenizer.vocab_size, data.device, log)
+        clock.mark('kernels')
     run.use_cuda_graph(log)
     s = run.state
     wall_start = time.perf_counter()
