@@ -7,14 +7,17 @@ portable branch is the readable reference (the lecture's lines); the fused branc
 compute the same thing (tests/gpu checks one against the other).
 """
 import math
+import os
 
 import numpy as np
 
 from .. import cuda
 from .. import random as mt_random
+from ..cuda import flash_attention as flash
 from ..random_hash import dropout_keys, next_seed
 from ..tensor import Tensor
 from . import nn as N
+from .flash import FlashAttention
 
 
 def step_dropout_keys(generator, p):
@@ -45,15 +48,39 @@ def dropout(x, p, generator=None):
     return N.Dropout.apply(x, mask=mask)
 
 
+# Which GPU kernel runs causal attention when the fast paths are on (a module setting, so
+# the lead can time one against the other; MINITENSOR_ATTENTION=causal_softmax starts with it):
+#   'flash'           FlashAttention (cuda/flash_attention.py): tiled, online softmax, the
+#                     dropout mask regenerated from the hash in the tiles; no (..., T, T)
+#                     array forward or backward, so activation memory is O(T) per row
+#                     instead of O(T^2), and causal tiles above the diagonal are skipped.
+#                     Taken for float32 CuPy q, k, v of one batch shape and head size
+#                     1..128, is_causal=True or no mask. The default: it saves the
+#                     (B, nh, T, T) scores, probabilities and their gradients (~100 MB each
+#                     at the lecture size) and several passes over them.
+#   'causal_softmax'  the earlier fusion: cuBLAS q @ k^T, one kernel for scale + causal
+#                     mask + softmax + dropout (CausalSoftmax), cuBLAS @ v. Materialises
+#                     (..., T, T) but its GEMMs run on cuBLAS; kept to compare against.
+# Neither applies (masks, GQA broadcasting, float64, CPU, fast paths off): the lecture's lines.
+ATTENTION_KERNEL = os.environ.get('MINITENSOR_ATTENTION', 'flash')
+
+
 def scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal, scale, generator=None):
     """softmax(q k^T * scale + mask) @ v, with dropout on the attention weights.
 
     q (..., L, E), k (..., S, E), v (..., S, Ev) -> (..., L, Ev); arguments checked by
-    F.scaled_dot_product_attention. Fast path (is_causal, no attn_mask, L == S, float32
-    on the GPU): scale, causal mask, softmax and dropout in one kernel each way
-    (cuda/attention.py). Portable: the lecture's lines.
+    F.scaled_dot_product_attention. Fast paths (float32 on the GPU), see ATTENTION_KERNEL:
+    FlashAttention (is_causal or no mask; q, k, v of one batch shape and head size <= 128),
+    else CausalSoftmax (is_causal, no attn_mask, L == S). Both draw HashDropout's mask over
+    the (..., L, S) weights for one seed, so they and F.causal_softmax agree on it.
+    Portable: the lecture's lines.
     """
     L, S = q.shape[-2], k.shape[-2]
+    if (ATTENTION_KERNEL == 'flash' and attn_mask is None and dropout_p < 1
+            and cuda.fusable(q.array, k.array, v.array) and flash.fits(q.array, k.array, v.array)):
+        seed = next_seed(generator) if dropout_p else 0
+        return FlashAttention.apply(q, k, v, scale=scale, causal=bool(is_causal), dropout_p=dropout_p,
+                                    seed=seed)                           # (..., L, Ev)
     if (is_causal and attn_mask is None and L == S and dropout_p < 1
             and cuda.fusable(q.array, k.array, v.array)):
         keys = step_dropout_keys(generator, dropout_p) if dropout_p else (0, 0, 0)

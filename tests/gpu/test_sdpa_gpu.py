@@ -13,6 +13,8 @@ import minitensor as mt
 import minitensor.nn.functional as F
 from minitensor import cuda
 from minitensor.cuda import blas
+from minitensor.cuda import flash_attention
+from minitensor.ops import dispatch
 from test_cuda_kernels import assert_same, fused_and_portable, randn
 
 pytestmark = pytest.mark.skipif(not mt.gpu_available(), reason="needs CuPy and a CUDA GPU")
@@ -42,6 +44,9 @@ def test_fused_causal_sdpa_matches_the_portable_chain(shape):
 def test_the_fused_kernel_is_what_runs_and_the_switch_turns_it_off(monkeypatch):
     monkeypatch.setattr(mt.backends, 'fast_paths', True)     # also under --no-fast-paths
     q = mt.tensor(randn(2, 3, 16, 8), device='gpu', requires_grad=True)
+    names = node_names(F.scaled_dot_product_attention(q, q, q, is_causal=True))
+    assert ('FlashAttention', True) in names                 # the engine's default (ops/dispatch.py)
+    monkeypatch.setattr(dispatch, 'ATTENTION_KERNEL', 'causal_softmax')
     names = node_names(F.scaled_dot_product_attention(q, q, q, is_causal=True))
     assert ('CausalSoftmax', True) in names
     mt.backends.fast_paths = False
@@ -120,6 +125,8 @@ def test_switch_off_runs_no_fused_kernel_and_no_cublas_call_of_ours(monkeypatch)
         monkeypatch.setattr(cuda, name, forbidden)
     monkeypatch.setattr(blas, 'batched_matmul', forbidden)
     monkeypatch.setattr(blas.cublas_calls, 'gemm_strided_batched', forbidden)   # every cuBLAS call of ours
+    for name in ('flash_attention_forward', 'flash_attention_backward'):
+        monkeypatch.setattr(flash_attention, name, forbidden)
     mt.backends.fast_paths = False
     mt.manual_seed(0)
     model = GPT(GPTConfig(vocab_size=65, block_size=32, n_embd=48, n_head=3, n_layer=2, dropout=0.2)).to('gpu')
