@@ -3,7 +3,8 @@ beside torch's F.scaled_dot_product_attention, on the GPU.
 
     python benchmarks/attention.py [--repeats 30] [--dropout 0.2] [--T 256]
 
-Rows: minitensor's FlashAttention (the engine's default), the earlier CausalSoftmax
+Rows: minitensor's FlashAttention (the engine's default; float32 on CUDA cores, and TF32
+tensor cores under mt.backends.allow_tf32), the earlier CausalSoftmax
 fusion (cuBLAS q@k^T, one softmax+dropout kernel, cuBLAS @v), the portable lecture chain
 (fast paths off), and torch's SDPA in float32 and, if it runs, bfloat16 (torch optional).
 Each is the median of `repeats` synchronized forward+backward runs after warm-up, with the
@@ -38,10 +39,10 @@ def median_ms(fn, sync, repeats):
     return statistics.median(times) * 1e3
 
 
-def minitensor_row(kernel, fast, arrays, p, repeats):
+def minitensor_row(kernel, fast, tf32, arrays, p, repeats):
     cp = backend.cupy_module()
     sync = cp.cuda.get_current_stream().synchronize
-    mt.backends.fast_paths, dispatch.ATTENTION_KERNEL = fast, kernel
+    mt.backends.fast_paths, dispatch.ATTENTION_KERNEL, mt.backends.allow_tf32 = fast, kernel, tf32
     q, k, v, g = (mt.tensor(a, device='gpu') for a in arrays)
 
     def step():
@@ -53,7 +54,7 @@ def minitensor_row(kernel, fast, arrays, p, repeats):
     base = pool.total_bytes()
     step()
     sync()
-    mt.backends.fast_paths, dispatch.ATTENTION_KERNEL = True, 'flash'
+    mt.backends.fast_paths, dispatch.ATTENTION_KERNEL, mt.backends.allow_tf32 = True, 'flash', False
     return ms, (pool.total_bytes() - base) / 2**20
 
 
@@ -84,16 +85,19 @@ def main():
     shape = (args.B, args.heads, args.T, args.hd)
     arrays = [rng.standard_normal(shape).astype(np.float32) for _ in range(4)]      # q, k, v, dO
     rows = {}
-    for label, kernel, fast in (('mt flash (fp32)', 'flash', True),
-                                ('mt causal_softmax (fp32)', 'causal_softmax', True),
-                                ('mt portable (fp32)', 'flash', False)):
-        rows[label] = minitensor_row(kernel, fast, arrays, args.dropout, args.repeats)
+    for label, kernel, fast, tf32 in (('mt flash (fp32)', 'flash', True, False),
+                                      ('mt flash (tf32)', 'flash', True, True),
+                                      ('mt causal_softmax (fp32)', 'causal_softmax', True, False),
+                                      ('mt causal_softmax (tf32)', 'causal_softmax', True, True),
+                                      ('mt portable (fp32)', 'flash', False, False)):
+        rows[label] = minitensor_row(kernel, fast, tf32, arrays, args.dropout, args.repeats)
     try:
         import torch
     except ImportError:
         print('(torch is not importable: showing minitensor only)')
     else:
         for label, dtype in (('torch SDPA (fp32)', torch.float32), ('torch SDPA (bf16)', torch.bfloat16)):
+            torch.backends.cuda.matmul.allow_tf32 = False
             try:
                 rows[label] = torch_row(torch, dtype, arrays, args.dropout, args.repeats)
             except RuntimeError as e:                 # no CUDA torch, or no kernel for the dtype

@@ -261,20 +261,21 @@ def fake_flash_kernels(monkeypatch):
     monkeypatch.setattr(cuda, 'is_gpu', lambda a: True)
     calls = []
 
-    def forward(q, k, v, scale, causal, p, seed):
+    def forward(q, k, v, scale, causal, p, seed, variant):
         calls.append('flash_attention_forward')
         shape = q.shape
         q, k, v = (a.reshape(-1, *a.shape[-2:]) for a in (q, k, v))
         out, lse = emulate_forward(q, k, v, scale, causal, p, seed, tile=4)
         return out.reshape(shape), lse
 
-    def backward(g, q, k, v, out, lse, scale, causal, p, seed):
+    def backward(g, q, k, v, out, lse, scale, causal, p, seed, variant):
         calls.append('flash_attention_backward')
         flat = [a.reshape(-1, *a.shape[-2:]) for a in (g, q, k, v, out)]
         grads = emulate_backward(*flat, lse, scale, causal, p, seed, tile=4)
         return tuple(d.reshape(a.shape) for d, a in zip(grads, (q, k, v)))
     monkeypatch.setattr(flash, 'flash_attention_forward', forward)
     monkeypatch.setattr(flash, 'flash_attention_backward', backward)
+    monkeypatch.setattr(flash, 'variant_for', lambda hd: 'simt')
     return calls
 
 

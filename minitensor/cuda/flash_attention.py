@@ -26,9 +26,12 @@ mt_keep(((bh * Tq + i) * Tk + j) mod 2**32, k1, k2, thr): HashDropout's mask ove
 (..., Tq, Tk) probabilities for the same seed. The keys come from a (3,) uint32 device
 array (attention_keys), so a captured CUDA graph can rewrite them between replays.
 """
+import functools
+import warnings
+
 import numpy as np
 
-from ..backend import cupy_module
+from ..backend import backends, cupy_module
 from ..random_hash import drop_threshold, hash_keys
 from .common import raw_kernel, rows_launch
 
@@ -36,7 +39,19 @@ TILE = 64            # rows of a query tile and of a key tile (BM = BN)
 THREADS = 256
 MAX_HEAD_DIM = 128
 
-_COMMON = r'''
+_HELPERS = r'''
+// HashDropout's flat index of element (bh, i, j) of the (BH, Tq, Tk) probabilities, mod 2**32
+__device__ __forceinline__ unsigned int drop_index(int bh, int i, int j, int Tq, int Tk) {
+    return ((unsigned int)bh * (unsigned int)Tq + (unsigned int)i) * (unsigned int)Tk + (unsigned int)j;
+}
+
+// this thread's (r, c) element of a tile is visible: a real key, and causal j <= i
+__device__ __forceinline__ bool visible(int i, int j, int Tq, int Tk, int causal) {
+    return i < Tq && j < Tk && (!causal || j <= i);
+}
+'''
+
+_COMMON = _HELPERS + r'''
 #define BM 64
 #define BN 64
 #define NT 256
@@ -103,15 +118,6 @@ __device__ __forceinline__ float half_sum(float v) {
     return v;
 }
 
-// HashDropout's flat index of element (bh, i, j) of the (BH, Tq, Tk) probabilities, mod 2**32
-__device__ __forceinline__ unsigned int drop_index(int bh, int i, int j, int Tq, int Tk) {
-    return ((unsigned int)bh * (unsigned int)Tq + (unsigned int)i) * (unsigned int)Tk + (unsigned int)j;
-}
-
-// this thread's (r, c) element of a tile is visible: a real key, and causal j <= i
-__device__ __forceinline__ bool visible(int i, int j, int Tq, int Tk, int causal) {
-    return i < Tq && j < Tk && (!causal || j <= i);
-}
 '''
 
 _FORWARD = _COMMON + r'''
@@ -391,19 +397,55 @@ def _shared_bytes(kind, hd):
     return 4 * floats
 
 
-_opted_in = set()          # (kind, hd) whose kernel was allowed its shared memory
 _SOURCES = {'fwd': (_FORWARD, 'flash_fwd'), 'dkdv': (_BACKWARD_DKDV, 'flash_bwd_dkdv'),
             'dq': (_BACKWARD_DQ, 'flash_bwd_dq')}
+_opted_in = set()          # (variant, kind, hd) whose kernel was allowed its shared memory
+_tensor_core_error = []    # why the TF32 kernels did not compile, once they failed to
 
 
-def _launch(kind, grid, args, hd):
-    code, name = _SOURCES[kind]
-    kernel = raw_kernel(code, name, (('HD', hd),))
-    smem = _shared_bytes(kind, hd)
-    if smem > 48 * 1024 and (kind, hd) not in _opted_in:
+@functools.lru_cache(maxsize=None)
+def _max_shared_bytes(device):
+    return cupy_module().cuda.Device(device).attributes['MaxSharedMemoryPerBlockOptin']
+
+
+def _kernel(variant, kind, hd):
+    """(RawKernel, threads, shared bytes) for the CUDA-core ('simt') or TF32 ('tc') kernels."""
+    if variant == 'tc':
+        from . import flash_attention_tc as tc
+        kernel, threads, smem = raw_kernel(tc.SOURCE, tc.NAMES[kind], (('HD', hd),)), tc.THREADS, tc.shared_bytes(kind, hd)
+    else:
+        code, name = _SOURCES[kind]
+        kernel, threads, smem = raw_kernel(code, name, (('HD', hd),)), THREADS, _shared_bytes(kind, hd)
+    if smem > 48 * 1024 and (variant, kind, hd) not in _opted_in:
         kernel.max_dynamic_shared_size_bytes = smem        # above 48 KiB needs the opt-in
-        _opted_in.add((kind, hd))
-    kernel(grid, (THREADS,), args, shared_mem=smem)
+        _opted_in.add((variant, kind, hd))
+    return kernel, threads, smem
+
+
+def variant_for(hd):
+    """'tc' (TF32 tensor cores) when mt.backends.allow_tf32 is on, the head size is a
+    multiple of 16, the tiles fit this GPU's shared memory and the wmma kernels compile;
+    else 'simt' (float32 on CUDA cores, which fits every head size 1..128 on an H100)."""
+    from . import flash_attention_tc as tc
+    if not (backends.allow_tf32 and hd % 16 == 0) or _tensor_core_error:
+        return 'simt'
+    device = cupy_module().cuda.Device().id
+    if max(tc.shared_bytes(kind, hd) for kind in _SOURCES) > _max_shared_bytes(device):
+        return 'simt'
+    try:
+        for kind in _SOURCES:
+            _kernel('tc', kind, hd)[0].attributes           # compiles now, not inside a launch
+    except Exception as e:                                  # e.g. no <mma.h> where NVRTC looks
+        _tensor_core_error.append(f'{type(e).__name__}: {e}')
+        warnings.warn(f"flash attention: the TF32 tensor-core kernels did not compile, using the "
+                      f"float32 CUDA-core kernels ({_tensor_core_error[0][:300]})")
+        return 'simt'
+    return 'tc'
+
+
+def _launch(variant, kind, grid, args, hd):
+    kernel, threads, smem = _kernel(variant, kind, hd)
+    kernel(grid, (threads,), args, shared_mem=smem)
 
 
 def _scalars(tq, tk, scale, causal, dropout_p):
@@ -417,9 +459,10 @@ def _check_index_range(bh, tq, tk, dropout_p):
         raise ValueError(f"dropout: {bh * tq * tk} elements is more than the hash mask's 2**32 indices")
 
 
-def flash_attention_forward(q, k, v, scale, causal, dropout_p, seed):
+def flash_attention_forward(q, k, v, scale, causal, dropout_p, seed, variant='simt'):
     """(O, L) for (..., Tq, HD) q and (..., Tk, HD) k, v (float32 CuPy arrays, `fits`):
-    O like q's shape, L the (BH, Tq) row log-sum-exp of the scaled, masked scores."""
+    O like q's shape, L the (BH, Tq) row log-sum-exp of the scaled, masked scores.
+    variant: 'simt' or 'tc' (variant_for), the same for the backward of this call."""
     cp = cupy_module()
     *lead, tq, hd = q.shape
     tk = k.shape[-2]
@@ -429,12 +472,12 @@ def flash_attention_forward(q, k, v, scale, causal, dropout_p, seed):
     out = cp.empty(q.shape, dtype=cp.float32)                                 # (..., Tq, HD)
     lse = cp.empty((bh, tq), dtype=cp.float32)                                # (BH, Tq)
     grid = (bh, (tq + TILE - 1) // TILE)
-    _launch('fwd', grid, (q, k, v, out, lse) + _scalars(tq, tk, scale, causal, dropout_p)
+    _launch(variant, 'fwd', grid, (q, k, v, out, lse) + _scalars(tq, tk, scale, causal, dropout_p)
             + (attention_keys(seed, dropout_p),), hd)
     return out, lse
 
 
-def flash_attention_backward(g, q, k, v, out, lse, scale, causal, dropout_p, seed):
+def flash_attention_backward(g, q, k, v, out, lse, scale, causal, dropout_p, seed, variant='simt'):
     """(dq, dk, dv) from dL/dO, the inputs, the output and L (as the forward returned them)."""
     cp = cupy_module()
     *lead, tq, hd = q.shape
@@ -447,6 +490,6 @@ def flash_attention_backward(g, q, k, v, out, lse, scale, causal, dropout_p, see
     dq, dk, dv = cp.empty(q.shape, cp.float32), cp.empty(k.shape, cp.float32), cp.empty(v.shape, cp.float32)
     keys = attention_keys(seed, dropout_p)
     rest = _scalars(tq, tk, scale, causal, dropout_p) + (keys,)
-    _launch('dkdv', (bh, (tk + TILE - 1) // TILE), (q, k, v, g, lse, delta, dk, dv) + rest, hd)
-    _launch('dq', (bh, (tq + TILE - 1) // TILE), (q, k, v, g, lse, delta, dq) + rest, hd)
+    _launch(variant, 'dkdv', (bh, (tk + TILE - 1) // TILE), (q, k, v, g, lse, delta, dk, dv) + rest, hd)
+    _launch(variant, 'dq', (bh, (tq + TILE - 1) // TILE), (q, k, v, g, lse, delta, dq) + rest, hd)
     return dq, dk, dv

@@ -55,7 +55,9 @@ def dropout(x, p, generator=None):
 #                     array forward or backward, so activation memory is O(T) per row
 #                     instead of O(T^2), and causal tiles above the diagonal are skipped.
 #                     Taken for float32 CuPy q, k, v of one batch shape and head size
-#                     1..128, is_causal=True or no mask. The default: it saves the
+#                     1..128, is_causal=True or no mask; its tile products run on CUDA
+#                     cores in float32, or on TF32 tensor cores when mt.backends.allow_tf32
+#                     is on (head size a multiple of 16). The default: it saves the
 #                     (B, nh, T, T) scores, probabilities and their gradients (~100 MB each
 #                     at the lecture size) and several passes over them.
 #   'causal_softmax'  the earlier fusion: cuBLAS q @ k^T, one kernel for scale + causal

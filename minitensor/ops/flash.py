@@ -24,8 +24,9 @@ class FlashAttention(Function):
     def forward(self, q, k, v, scale=1.0, causal=True, dropout_p=0.0, seed=0):
         self.scale, self.causal, self.p, self.seed = scale, causal, dropout_p, seed
         self.fused = cuda.fusable(q, k, v) and flash.fits(q, k, v)
-        if self.fused:
-            out, lse = flash.flash_attention_forward(q, k, v, scale, causal, dropout_p, seed)
+        if self.fused:                          # TF32 tensor cores under allow_tf32, else float32 on CUDA cores
+            self.variant = flash.variant_for(q.shape[-1])
+            out, lse = flash.flash_attention_forward(q, k, v, scale, causal, dropout_p, seed, self.variant)
             self.save_for_backward(q, k, v, out, lse)
             return out
         xp = xp_of(q)
@@ -46,7 +47,7 @@ class FlashAttention(Function):
         q, k, v, out, lse = self.saved
         if self.fused:
             return flash.flash_attention_backward(g, q, k, v, out, lse, self.scale, self.causal,
-                                                  self.p, self.seed)
+                                                  self.p, self.seed, self.variant)
         xp = xp_of(q)
         s = self._scores(q, k)
         with quiet_nonfinite(s):

@@ -33,6 +33,7 @@ RTOL = ATOL = 1e-5
 def _flash_selected(monkeypatch):
     monkeypatch.setattr(mt.backends, 'fast_paths', True)
     monkeypatch.setattr(dispatch, 'ATTENTION_KERNEL', 'flash')
+    monkeypatch.setattr(mt.backends, 'allow_tf32', False)       # float32 on CUDA cores unless a test says
     yield
 
 
@@ -156,6 +157,48 @@ def test_float32_portable_chain_is_within_the_same_bound():
           f"portable float32 {max_scaled_error(portable32, ref):.2e}")
 
 
+# TF32 keeps 10 mantissa bits: each operand of the five tile products is rounded with
+# relative error <= u = 2**-11 (4.9e-4), products accumulate in float32. A score
+# scale * q.k of unit-normal inputs then errs by ~2u (random signs over hd terms, and
+# scale = 1/sqrt(hd) undoes the sqrt(hd) growth), exp() passes that on as relative error
+# of P, and each later product adds ~u: ~1e-3 of a tensor's largest magnitude, a few
+# times that at the worst of ~1e5 elements. Bound: 1e-2 of the largest magnitude (~20u),
+# per tensor; the cuBLAS TF32 chain's own error is printed beside it.
+TF32_BOUND = 1e-2
+
+
+@pytest.mark.parametrize('T', [1, 65, 300])
+@pytest.mark.parametrize('hd', [16, 64, 80, 128])
+@pytest.mark.parametrize('p', [0.0, 0.2])
+def test_tf32_tensor_core_kernels_within_the_tf32_bound(T, hd, p, monkeypatch):
+    monkeypatch.setattr(mt.backends, 'allow_tf32', True)
+    assert flash.variant_for(hd) == 'tc', flash._tensor_core_error
+    arrays, g = case_arrays((2, 3) if T <= 65 else (1, 2), T, T, hd)
+    fused = fused_run(arrays, g, True, p, 31 + T)
+    ref = reference_run(arrays, g, True, p, 31 + T)
+    for name, a, b in zip(('out', 'dq', 'dk', 'dv'), fused, ref):
+        err = float(np.abs(a - b).max() / max(np.abs(b).max(), 1e-30))
+        assert err <= TF32_BOUND, (name, err)
+
+
+def test_tf32_kernels_are_recorded_and_compared_with_cublas_tf32(monkeypatch):
+    monkeypatch.setattr(mt.backends, 'allow_tf32', True)
+    arrays, g = case_arrays((2, 3), 256, 256, 64)
+    ts = [mt.tensor(a, device='gpu', requires_grad=True) for a in arrays]
+    out = F.scaled_dot_product_attention(*ts, is_causal=True)
+    assert out.grad_fn.name == 'FlashAttention' and out.grad_fn.variant == 'tc'
+    fused = fused_run(arrays, g, True, 0.0, 1)
+    ref = reference_run(arrays, g, True, 0.0, 1)
+    monkeypatch.setattr(dispatch, 'ATTENTION_KERNEL', 'causal_softmax')           # cuBLAS TF32 GEMMs
+    ts = [mt.tensor(a, device='gpu', requires_grad=True) for a in arrays]
+    out = F.scaled_dot_product_attention(*ts, is_causal=True)
+    out.backward(mt.tensor(g, device='gpu'))
+    cublas = [out.detach().cpu().numpy()] + [t.grad.cpu().numpy() for t in ts]
+    print(f"TF32 max error / max|ref|: flash tc {max_scaled_error(fused, ref):.2e}, "
+          f"cuBLAS TF32 chain {max_scaled_error(cublas, ref):.2e}")
+    assert max_scaled_error(fused, ref) <= TF32_BOUND
+
+
 def test_gpt_shaped_non_contiguous_inputs():
     """q, k, v as the GPT makes them: split of one (B, T, 3C) tensor, view, transpose."""
     rng = np.random.default_rng(3)
@@ -240,9 +283,9 @@ def pool_peak(fn):
     return pool.total_bytes() - base
 
 
-def lecture_step(kernel, arrays, g, fast=True):
+def lecture_step(kernel, arrays, g, fast=True, tf32=False):
     def step():
-        mt.backends.fast_paths = fast
+        mt.backends.fast_paths, mt.backends.allow_tf32 = fast, tf32
         dispatch.ATTENTION_KERNEL = kernel
         ts = [a.detach().requires_grad_(True) for a in arrays]     # leaves sharing the inputs' memory
         out = F.scaled_dot_product_attention(*ts, dropout_p=0.2, is_causal=True)
@@ -279,9 +322,11 @@ def test_timing_print(capsys):
     arrays, g, _ = lecture_inputs()
     arrays = [mt.tensor(a, device='gpu') for a in arrays]
     rows = []
-    for label, kernel, fast in (('flash', 'flash', True), ('causal_softmax', 'causal_softmax', True),
-                                ('portable', 'flash', False)):
-        step = lecture_step(kernel, arrays, g, fast)
+    for label, kernel, fast, tf32 in (('flash', 'flash', True, False), ('flash tf32', 'flash', True, True),
+                                      ('causal_softmax', 'causal_softmax', True, False),
+                                      ('causal_softmax tf32', 'causal_softmax', True, True),
+                                      ('portable', 'flash', False, False)):
+        step = lecture_step(kernel, arrays, g, fast, tf32)
         for _ in range(3):
             step()
         cp.cuda.get_current_stream().synchronize()
@@ -292,10 +337,10 @@ def test_timing_print(capsys):
             cp.cuda.get_current_stream().synchronize()
             times.append(time.perf_counter() - start)
         rows.append(f"{label} {1e3 * sorted(times)[len(times) // 2]:.2f} ms")
-    mt.backends.fast_paths = True
+    mt.backends.fast_paths, mt.backends.allow_tf32 = True, False
     with capsys.disabled():
         print("\nattention fwd+bwd, B=64 nh=6 T=256 hd=64 p=0.2 float32: " + ", ".join(rows))
-    assert len(rows) == 3
+    assert len(rows) == 5
 
 
 def test_keys_helper_and_index_range():
