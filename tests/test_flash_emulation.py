@@ -18,17 +18,17 @@ from minitensor.cuda import flash_attention as flash
 from minitensor.ops import dispatch
 from minitensor.ops import nn as N
 from minitensor.ops.flash import FlashAttention
-from minitensor.random_hash import _fmix32, drop_threshold, hash_keys, keep_mask
+from minitensor.random_hash import _fmix32, dropout_keys, keep_mask
 
 TILE = 64                       # the kernels' tile; the emulation also runs with small tiles
 
 
-def keep_at(index, seed, p):
+def keep_at(index, keys):
     """mt_keep(index, k1, k2, thr) on a uint32 array of flat indices: the kernels' test."""
-    k1, k2 = hash_keys(seed)
+    k1, k2, thr = keys
     h = _fmix32(index.astype(np.uint32) ^ np.uint32(k1))
     h = _fmix32(h ^ np.uint32(k2))
-    return (h >> np.uint32(8)) >= np.uint32(drop_threshold(p))
+    return (h >> np.uint32(8)) >= np.uint32(thr)
 
 
 def drop_index(bh, i, j, tq, tk):
@@ -51,7 +51,7 @@ def tile_mask(i0, j0, tq, tk, causal, tile):
     return (i < tq) & (j < tk) & ((j <= i) if causal else True), i[:, 0], j[0]
 
 
-def emulate_forward(q, k, v, scale, causal, p, seed, tile=TILE):
+def emulate_forward(q, k, v, scale, causal, p, keys, tile=TILE):
     """flash_fwd: q (BH, Tq, HD), k, v (BH, Tk, HD) float32 -> O (BH, Tq, HD), L (BH, Tq)."""
     bh_n, tq, hd = q.shape
     tk = k.shape[1]
@@ -75,7 +75,7 @@ def emulate_forward(q, k, v, scale, causal, p, seed, tile=TILE):
                 l = l * alpha + pt.sum(axis=1)
                 m = m_new
                 if p:
-                    pt = np.where(keep_at(drop_index(bh, i, j, tq, tk), seed, p), pt * inv_keep, 0)
+                    pt = np.where(keep_at(drop_index(bh, i, j, tq, tk), keys), pt * inv_keep, 0)
                 o = o * alpha[:, None] + pt.astype(np.float32) @ padded(v[bh], j0, tile)
             rows = slice(i0, min(i0 + tile, tq))
             n = rows.stop - rows.start
@@ -86,7 +86,7 @@ def emulate_forward(q, k, v, scale, causal, p, seed, tile=TILE):
     return out, lse
 
 
-def _recompute(sa, sb, so, sv, L, D, i0, j0, bh, tq, tk, scale, causal, p, seed, tile, transposed):
+def _recompute(sa, sb, so, sv, L, D, i0, j0, bh, tq, tk, scale, causal, p, keys, tile, transposed):
     """P (dropped) and dS of one tile pair, as both backward kernels compute them.
     transposed: rows are keys and columns queries (flash_bwd_dkdv), else the other way."""
     vis, i, j = tile_mask(i0, j0, tq, tk, causal, tile)          # (query, key)
@@ -96,7 +96,7 @@ def _recompute(sa, sb, so, sv, L, D, i0, j0, bh, tq, tk, scale, causal, p, seed,
         prob = np.where(vis, np.exp(s - L[:, None]), 0).astype(np.float32)
     pd = prob
     if p:
-        keep = keep_at(drop_index(bh, i, j, tq, tk), seed, p)
+        keep = keep_at(drop_index(bh, i, j, tq, tk), keys)
         inv_keep = np.float32(1.0 / (1.0 - p))
         pd = np.where(keep, prob * inv_keep, 0).astype(np.float32)
         dp = np.where(keep, dp * inv_keep, 0).astype(np.float32)
@@ -104,7 +104,7 @@ def _recompute(sa, sb, so, sv, L, D, i0, j0, bh, tq, tk, scale, causal, p, seed,
     return (pd.T, ds.T) if transposed else (pd, ds)
 
 
-def emulate_backward(g, q, k, v, out, lse, scale, causal, p, seed, tile=TILE):
+def emulate_backward(g, q, k, v, out, lse, scale, causal, p, keys, tile=TILE):
     """flash_bwd_dkdv then flash_bwd_dq -> dq, dk, dv."""
     bh_n, tq, hd = q.shape
     tk = k.shape[1]
@@ -125,7 +125,7 @@ def emulate_backward(g, q, k, v, out, lse, scale, causal, p, seed, tile=TILE):
             for i0 in range((j0 // tile) * tile if causal else 0, tq, tile):
                 sq, so = padded(q[bh], i0, tile), padded(g[bh], i0, tile)
                 pt, dst = _recompute(sq, sk, so, sv, rows_of(lse, i0), rows_of(delta, i0), i0, j0, bh,
-                                     tq, tk, scale, causal, p, seed, tile, transposed=True)
+                                     tq, tk, scale, causal, p, keys, tile, transposed=True)
                 acc_v += pt @ so
                 acc_k += dst @ sq
             n = min(tile, tk - j0)
@@ -136,7 +136,7 @@ def emulate_backward(g, q, k, v, out, lse, scale, causal, p, seed, tile=TILE):
             for j0 in range(0, min(tk, i0 + tile) if causal else tk, tile):
                 sk, sv = padded(k[bh], j0, tile), padded(v[bh], j0, tile)
                 _, ds = _recompute(sq, sk, so, sv, rows_of(lse, i0), rows_of(delta, i0), i0, j0, bh,
-                                   tq, tk, scale, causal, p, seed, tile, transposed=False)
+                                   tq, tk, scale, causal, p, keys, tile, transposed=False)
                 acc_q += ds @ sk
             n = min(tile, tq - i0)
             dq[bh, i0:i0 + n] = acc_q[:n]
@@ -171,7 +171,7 @@ def randn(rng, *shape):
 
 def test_keep_at_is_keep_mask():
     idx = np.arange(5000, dtype=np.uint32)
-    assert (keep_at(idx, 1234567, 0.3) == keep_mask(np, (5000,), 1234567, 0.3)).all()
+    assert (keep_at(idx, dropout_keys(1234567, 0.3)) == keep_mask(np, (5000,), 1234567, 0.3)).all()
     assert (drop_index(2, np.arange(3), np.arange(5), 3, 5) == np.arange(30, 45).reshape(3, 5)).all()
 
 
@@ -188,8 +188,9 @@ def test_emulated_tiles_match_the_portable_chain(tq, tk, hd, tile, causal, p):
     q, k, v = randn(rng, bh, tq, hd) * 2, randn(rng, bh, tk, hd) * 2, randn(rng, bh, tk, hd)
     g = randn(rng, bh, tq, hd)
     seed, scale = 987654321, 1 / math.sqrt(hd)
-    out, lse = emulate_forward(q, k, v, scale, causal, p, seed, tile)
-    grads = emulate_backward(g, q, k, v, out, lse, scale, causal, p, seed, tile)
+    keys = dropout_keys(seed, p)
+    out, lse = emulate_forward(q, k, v, scale, causal, p, keys, tile)
+    grads = emulate_backward(g, q, k, v, out, lse, scale, causal, p, keys, tile)
     assert_close([out, *grads], portable(q, k, v, g, scale, causal, p, seed))
 
 
@@ -200,8 +201,8 @@ def test_emulated_tiles_match_flash_attentions_xp_branch(tq, tk, causal, p):
     """Also Tq != Tk under the causal mask (top-left aligned, as torch's is_causal)."""
     rng = np.random.default_rng(tq + 100 * tk)
     q, k, v, g = randn(rng, 2, tq, 8), randn(rng, 2, tk, 8), randn(rng, 2, tk, 8), randn(rng, 2, tq, 8)
-    out, lse = emulate_forward(q, k, v, 0.5, causal, p, 42, tile=4)
-    grads = emulate_backward(g, q, k, v, out, lse, 0.5, causal, p, 42, tile=4)
+    out, lse = emulate_forward(q, k, v, 0.5, causal, p, dropout_keys(42, p), tile=4)
+    grads = emulate_backward(g, q, k, v, out, lse, 0.5, causal, p, dropout_keys(42, p), tile=4)
     ts = [mt.tensor(a, requires_grad=True) for a in (q, k, v)]
     y = FlashAttention.apply(*ts, scale=0.5, causal=causal, dropout_p=p, seed=42)
     (y * mt.tensor(g)).sum().backward()
@@ -215,7 +216,7 @@ def test_emulated_fully_masked_row_gives_zeros_not_nan():
     q[0, 0] = [-np.inf, 0, 0, 0]
     k[0, 0] = [1, 0, 0, 0]                          # query 0 sees key 0 only: score -inf
     with np.errstate(invalid='ignore'):
-        out, lse = emulate_forward(q, k, v, 0.5, True, 0.0, 0, tile=4)
+        out, lse = emulate_forward(q, k, v, 0.5, True, 0.0, dropout_keys(0, 0.0), tile=4)
     assert (out[0, 0] == 0).all() and np.isfinite(out).all() and lse[0, 0] == np.inf
 
 
@@ -261,17 +262,17 @@ def fake_flash_kernels(monkeypatch):
     monkeypatch.setattr(cuda, 'is_gpu', lambda a: True)
     calls = []
 
-    def forward(q, k, v, scale, causal, p, seed, variant):
+    def forward(q, k, v, scale, causal, p, keys, variant):
         calls.append('flash_attention_forward')
         shape = q.shape
         q, k, v = (a.reshape(-1, *a.shape[-2:]) for a in (q, k, v))
-        out, lse = emulate_forward(q, k, v, scale, causal, p, seed, tile=4)
+        out, lse = emulate_forward(q, k, v, scale, causal, p, keys, tile=4)
         return out.reshape(shape), lse
 
-    def backward(g, q, k, v, out, lse, scale, causal, p, seed, variant):
+    def backward(g, q, k, v, out, lse, scale, causal, p, keys, variant):
         calls.append('flash_attention_backward')
         flat = [a.reshape(-1, *a.shape[-2:]) for a in (g, q, k, v, out)]
-        grads = emulate_backward(*flat, lse, scale, causal, p, seed, tile=4)
+        grads = emulate_backward(*flat, lse, scale, causal, p, keys, tile=4)
         return tuple(d.reshape(a.shape) for d, a in zip(grads, (q, k, v)))
     monkeypatch.setattr(flash, 'flash_attention_forward', forward)
     monkeypatch.setattr(flash, 'flash_attention_backward', backward)

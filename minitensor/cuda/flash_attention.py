@@ -23,8 +23,8 @@ backward  D = rowsum(dO * O) (= sum_j P_ij dP_ij, with dropout too), then
           zeroed fp32 buffer, and no block waits on atomics to the same rows.
 Dropout: element (bh, i, j) of the probabilities is kept iff
 mt_keep(((bh * Tq + i) * Tk + j) mod 2**32, k1, k2, thr): HashDropout's mask over the
-(..., Tq, Tk) probabilities for the same seed. The keys come from a (3,) uint32 device
-array (attention_keys), so a captured CUDA graph can rewrite them between replays.
+(..., Tq, Tk) probabilities for the same seed. The keys (k1, k2, thr) are kernel arguments,
+or under CUDA-graph capture a device slot refilled before each replay (MT_DEVICE_KEYS).
 """
 import functools
 import warnings
@@ -32,8 +32,7 @@ import warnings
 import numpy as np
 
 from ..backend import backends, cupy_module
-from ..random_hash import drop_threshold, hash_keys
-from .common import raw_kernel, rows_launch
+from .common import key_args, on_device, raw_kernel, rows_launch
 
 TILE = 64            # rows of a query tile and of a key tile (BM = BN)
 THREADS = 256
@@ -124,7 +123,7 @@ _FORWARD = _COMMON + r'''
 extern "C" __global__ void __launch_bounds__(NT) flash_fwd(
         const float* __restrict__ Q, const float* __restrict__ K, const float* __restrict__ V,
         float* __restrict__ O, float* __restrict__ Lse, int Tq, int Tk, float scale, int causal,
-        int dropout, float inv_keep, const unsigned int* __restrict__ keys) {
+        int dropout, float inv_keep, MT_KEY_PARAMS) {
     extern __shared__ float smem[];
     float* sQ = smem;                        // (BM, STR)
     float* sKV = sQ + BM * STR;              // (BN, STR): the key tile, then the value tile
@@ -133,8 +132,7 @@ extern "C" __global__ void __launch_bounds__(NT) flash_fwd(
     const int i0 = (gridDim.y - 1 - blockIdx.y) * BM;     // the longest causal rows start first
     const int tid = threadIdx.x, ty = tid >> 4, tx = tid & 15;
     const long long qbase = (long long)bh * Tq * HD, kbase = (long long)bh * Tk * HD;
-    unsigned int k1 = 0, k2 = 0, thr = 0;
-    if (dropout) { k1 = keys[0]; k2 = keys[1]; thr = keys[2]; }
+    MT_LOAD_KEYS
 
     load_tile(sQ, Q + qbase, i0, Tq);
     float m[4], l[4], o[4][DPT];
@@ -206,7 +204,7 @@ extern "C" __global__ void __launch_bounds__(NT) flash_bwd_dkdv(
         const float* __restrict__ Q, const float* __restrict__ K, const float* __restrict__ V,
         const float* __restrict__ dO, const float* __restrict__ Lse, const float* __restrict__ Dlt,
         float* __restrict__ dK, float* __restrict__ dV, int Tq, int Tk, float scale, int causal,
-        int dropout, float inv_keep, const unsigned int* __restrict__ keys) {
+        int dropout, float inv_keep, MT_KEY_PARAMS) {
     extern __shared__ float smem[];
     float* sK = smem;                        // (BN, STR)
     float* sV = sK + BN * STR;               // (BN, STR)
@@ -220,8 +218,7 @@ extern "C" __global__ void __launch_bounds__(NT) flash_bwd_dkdv(
     const int j0 = blockIdx.y * BN;          // key tile 0 meets every query tile: first
     const int tid = threadIdx.x, ty = tid >> 4, tx = tid & 15;
     const long long qbase = (long long)bh * Tq * HD, kbase = (long long)bh * Tk * HD;
-    unsigned int k1 = 0, k2 = 0, thr = 0;
-    if (dropout) { k1 = keys[0]; k2 = keys[1]; thr = keys[2]; }
+    MT_LOAD_KEYS
 
     load_tile(sK, K + kbase, j0, Tk);
     load_tile(sV, V + kbase, j0, Tk);
@@ -291,7 +288,7 @@ extern "C" __global__ void __launch_bounds__(NT) flash_bwd_dq(
         const float* __restrict__ Q, const float* __restrict__ K, const float* __restrict__ V,
         const float* __restrict__ dO, const float* __restrict__ Lse, const float* __restrict__ Dlt,
         float* __restrict__ dQ, int Tq, int Tk, float scale, int causal,
-        int dropout, float inv_keep, const unsigned int* __restrict__ keys) {
+        int dropout, float inv_keep, MT_KEY_PARAMS) {
     extern __shared__ float smem[];
     float* sQ = smem;                        // (BM, STR)
     float* sdO = sQ + BM * STR;              // (BM, STR)
@@ -302,8 +299,7 @@ extern "C" __global__ void __launch_bounds__(NT) flash_bwd_dq(
     const int i0 = (gridDim.y - 1 - blockIdx.y) * BM;
     const int tid = threadIdx.x, ty = tid >> 4, tx = tid & 15;
     const long long qbase = (long long)bh * Tq * HD, kbase = (long long)bh * Tk * HD;
-    unsigned int k1 = 0, k2 = 0, thr = 0;
-    if (dropout) { k1 = keys[0]; k2 = keys[1]; thr = keys[2]; }
+    MT_LOAD_KEYS
 
     load_tile(sQ, Q + qbase, i0, Tq);
     load_tile(sdO, dO + qbase, i0, Tq);
@@ -381,14 +377,6 @@ def fits(q, k, v):
             and 1 <= hd <= MAX_HEAD_DIM and q.size > 0 and k.size > 0)
 
 
-def attention_keys(seed, p):
-    """The (3,) uint32 device array (k1, k2, threshold) the kernels read their dropout
-    mask from. Every launch gets its keys through this one function, so a CUDA-graph
-    capture can hand the kernels a device slot it rewrites before each replay."""
-    k1, k2 = hash_keys(seed) if p else (0, 0)
-    return cupy_module().asarray(np.array([k1, k2, drop_threshold(p) if p else 0], dtype=np.uint32))
-
-
 def _shared_bytes(kind, hd):
     stride, pstride = hd + 1, TILE + 1
     floats = {'fwd': 2 * TILE * stride + TILE * pstride,
@@ -408,17 +396,19 @@ def _max_shared_bytes(device):
     return cupy_module().cuda.Device(device).attributes['MaxSharedMemoryPerBlockOptin']
 
 
-def _kernel(variant, kind, hd):
-    """(RawKernel, threads, shared bytes) for the CUDA-core ('simt') or TF32 ('tc') kernels."""
+def _kernel(variant, kind, hd, device_keys=False):
+    """(RawKernel, threads, shared bytes) for the CUDA-core ('simt') or TF32 ('tc') kernels;
+    device_keys: the dropout keys come from a device slot (graph capture), not arguments."""
+    defines = (('HD', hd),) + ((('MT_DEVICE_KEYS', 1),) if device_keys else ())
     if variant == 'tc':
         from . import flash_attention_tc as tc
-        kernel, threads, smem = raw_kernel(tc.SOURCE, tc.NAMES[kind], (('HD', hd),)), tc.THREADS, tc.shared_bytes(kind, hd)
+        kernel, threads, smem = raw_kernel(tc.SOURCE, tc.NAMES[kind], defines), tc.THREADS, tc.shared_bytes(kind, hd)
     else:
         code, name = _SOURCES[kind]
-        kernel, threads, smem = raw_kernel(code, name, (('HD', hd),)), THREADS, _shared_bytes(kind, hd)
-    if smem > 48 * 1024 and (variant, kind, hd) not in _opted_in:
+        kernel, threads, smem = raw_kernel(code, name, defines), THREADS, _shared_bytes(kind, hd)
+    if smem > 48 * 1024 and (variant, kind, defines) not in _opted_in:
         kernel.max_dynamic_shared_size_bytes = smem        # above 48 KiB needs the opt-in
-        _opted_in.add((variant, kind, hd))
+        _opted_in.add((variant, kind, defines))
     return kernel, threads, smem
 
 
@@ -443,9 +433,9 @@ def variant_for(hd):
     return 'tc'
 
 
-def _launch(variant, kind, grid, args, hd):
-    kernel, threads, smem = _kernel(variant, kind, hd)
-    kernel(grid, (threads,), args, shared_mem=smem)
+def _launch(variant, kind, grid, args, hd, keys):
+    kernel, threads, smem = _kernel(variant, kind, hd, on_device(keys))
+    kernel(grid, (threads,), args + key_args(keys), shared_mem=smem)
 
 
 def _scalars(tq, tk, scale, causal, dropout_p):
@@ -459,9 +449,10 @@ def _check_index_range(bh, tq, tk, dropout_p):
         raise ValueError(f"dropout: {bh * tq * tk} elements is more than the hash mask's 2**32 indices")
 
 
-def flash_attention_forward(q, k, v, scale, causal, dropout_p, seed, variant='simt'):
+def flash_attention_forward(q, k, v, scale, causal, dropout_p, keys, variant='simt'):
     """(O, L) for (..., Tq, HD) q and (..., Tk, HD) k, v (float32 CuPy arrays, `fits`):
     O like q's shape, L the (BH, Tq) row log-sum-exp of the scaled, masked scores.
+    keys: random_hash.dropout_keys(seed, p), or their device slot under graph capture.
     variant: 'simt' or 'tc' (variant_for), the same for the backward of this call."""
     cp = cupy_module()
     *lead, tq, hd = q.shape
@@ -472,12 +463,12 @@ def flash_attention_forward(q, k, v, scale, causal, dropout_p, seed, variant='si
     out = cp.empty(q.shape, dtype=cp.float32)                                 # (..., Tq, HD)
     lse = cp.empty((bh, tq), dtype=cp.float32)                                # (BH, Tq)
     grid = (bh, (tq + TILE - 1) // TILE)
-    _launch(variant, 'fwd', grid, (q, k, v, out, lse) + _scalars(tq, tk, scale, causal, dropout_p)
-            + (attention_keys(seed, dropout_p),), hd)
+    _launch(variant, 'fwd', grid, (q, k, v, out, lse) + _scalars(tq, tk, scale, causal, dropout_p), hd,
+            keys if dropout_p else (0, 0, 0))
     return out, lse
 
 
-def flash_attention_backward(g, q, k, v, out, lse, scale, causal, dropout_p, seed, variant='simt'):
+def flash_attention_backward(g, q, k, v, out, lse, scale, causal, dropout_p, keys, variant='simt'):
     """(dq, dk, dv) from dL/dO, the inputs, the output and L (as the forward returned them)."""
     cp = cupy_module()
     *lead, tq, hd = q.shape
@@ -488,8 +479,8 @@ def flash_attention_backward(g, q, k, v, out, lse, scale, causal, dropout_p, see
     grid, block = rows_launch(bh * tq)                                        # no (BH, Tq, HD) temporary
     raw_kernel(_DELTA, 'flash_delta')(grid, block, (g, out, delta, np.int64(bh * tq), np.int32(hd)))
     dq, dk, dv = cp.empty(q.shape, cp.float32), cp.empty(k.shape, cp.float32), cp.empty(v.shape, cp.float32)
-    keys = attention_keys(seed, dropout_p)
-    rest = _scalars(tq, tk, scale, causal, dropout_p) + (keys,)
-    _launch(variant, 'dkdv', (bh, (tk + TILE - 1) // TILE), (q, k, v, g, lse, delta, dk, dv) + rest, hd)
-    _launch(variant, 'dq', (bh, (tq + TILE - 1) // TILE), (q, k, v, g, lse, delta, dq) + rest, hd)
+    keys = keys if dropout_p else (0, 0, 0)
+    rest = _scalars(tq, tk, scale, causal, dropout_p)
+    _launch(variant, 'dkdv', (bh, (tk + TILE - 1) // TILE), (q, k, v, g, lse, delta, dk, dv) + rest, hd, keys)
+    _launch(variant, 'dq', (bh, (tq + TILE - 1) // TILE), (q, k, v, g, lse, delta, dq) + rest, hd, keys)
     return dq, dk, dv

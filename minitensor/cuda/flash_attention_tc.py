@@ -127,7 +127,7 @@ __device__ __forceinline__ void save_tile(float* __restrict__ dst, const float* 
 extern "C" __global__ void __launch_bounds__(NT) flash_fwd_tc(
         const float* __restrict__ Q, const float* __restrict__ K, const float* __restrict__ V,
         float* __restrict__ O, float* __restrict__ Lse, int Tq, int Tk, float scale, int causal,
-        int dropout, float inv_keep, const unsigned int* __restrict__ keys) {
+        int dropout, float inv_keep, MT_KEY_PARAMS) {
     extern __shared__ __align__(128) float smem[];
     float* sQ = smem;                        // (BM, LDH)
     float* sKV = sQ + BM * LDH;              // (BN, LDH): keys, then values
@@ -138,8 +138,7 @@ extern "C" __global__ void __launch_bounds__(NT) flash_fwd_tc(
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const int row = warp * 16 + (lane >> 1), half = lane & 1, i = i0 + row;
     const long long qbase = (long long)bh * Tq * HD, kbase = (long long)bh * Tk * HD;
-    unsigned int k1 = 0, k2 = 0, thr = 0;
-    if (dropout) { k1 = keys[0]; k2 = keys[1]; thr = keys[2]; }
+    MT_LOAD_KEYS
 
     load_tile(sQ, Q + qbase, i0, Tq);
     float m = -MT_INF, l = 0.f, o[HD / 2];
@@ -208,7 +207,7 @@ extern "C" __global__ void __launch_bounds__(NT) flash_bwd_dkdv_tc(
         const float* __restrict__ Q, const float* __restrict__ K, const float* __restrict__ V,
         const float* __restrict__ dO, const float* __restrict__ Lse, const float* __restrict__ Dlt,
         float* __restrict__ dK, float* __restrict__ dV, int Tq, int Tk, float scale, int causal,
-        int dropout, float inv_keep, const unsigned int* __restrict__ keys) {
+        int dropout, float inv_keep, MT_KEY_PARAMS) {
     extern __shared__ __align__(128) float smem[];
     float* sK = smem;                        // (BN, LDH)
     float* sV = sK + BN * LDH;               // (BN, LDH)
@@ -222,8 +221,7 @@ extern "C" __global__ void __launch_bounds__(NT) flash_bwd_dkdv_tc(
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int r = warp * 16 + (lane >> 1), half = lane & 1, j = j0 + r;
     const long long qbase = (long long)bh * Tq * HD, kbase = (long long)bh * Tk * HD;
-    unsigned int k1 = 0, k2 = 0, thr = 0;
-    if (dropout) { k1 = keys[0]; k2 = keys[1]; thr = keys[2]; }
+    MT_LOAD_KEYS
 
     load_tile(sK, K + kbase, j0, Tk);
     load_tile(sV, V + kbase, j0, Tk);
@@ -287,7 +285,7 @@ extern "C" __global__ void __launch_bounds__(NT) flash_bwd_dq_tc(
         const float* __restrict__ Q, const float* __restrict__ K, const float* __restrict__ V,
         const float* __restrict__ dO, const float* __restrict__ Lse, const float* __restrict__ Dlt,
         float* __restrict__ dQ, int Tq, int Tk, float scale, int causal,
-        int dropout, float inv_keep, const unsigned int* __restrict__ keys) {
+        int dropout, float inv_keep, MT_KEY_PARAMS) {
     extern __shared__ __align__(128) float smem[];
     float* sQ = smem;                        // (BM, LDH)
     float* sdO = sQ + BM * LDH;              // (BM, LDH)
@@ -300,8 +298,7 @@ extern "C" __global__ void __launch_bounds__(NT) flash_bwd_dq_tc(
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const int row = warp * 16 + (lane >> 1), half = lane & 1, i = i0 + row;
     const long long qbase = (long long)bh * Tq * HD, kbase = (long long)bh * Tk * HD;
-    unsigned int k1 = 0, k2 = 0, thr = 0;
-    if (dropout) { k1 = keys[0]; k2 = keys[1]; thr = keys[2]; }
+    MT_LOAD_KEYS
 
     load_tile(sQ, Q + qbase, i0, Tq);
     load_tile(sdO, dO + qbase, i0, Tq);

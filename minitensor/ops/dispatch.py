@@ -80,9 +80,9 @@ def scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal, scale
     L, S = q.shape[-2], k.shape[-2]
     if (ATTENTION_KERNEL == 'flash' and attn_mask is None and dropout_p < 1
             and cuda.fusable(q.array, k.array, v.array) and flash.fits(q.array, k.array, v.array)):
-        seed = next_seed(generator) if dropout_p else 0
+        keys = step_dropout_keys(generator, dropout_p) if dropout_p else (0, 0, 0)
         return FlashAttention.apply(q, k, v, scale=scale, causal=bool(is_causal), dropout_p=dropout_p,
-                                    seed=seed)                           # (..., L, Ev)
+                                    keys=keys)                           # (..., L, Ev)
     if (is_causal and attn_mask is None and L == S and dropout_p < 1
             and cuda.fusable(q.array, k.array, v.array)):
         keys = step_dropout_keys(generator, dropout_p) if dropout_p else (0, 0, 0)

@@ -14,19 +14,22 @@ from .. import cuda
 from ..autograd import Function
 from ..backend import quiet_nonfinite, xp_of
 from ..cuda import flash_attention as flash
-from ..random_hash import keep_mask
+from ..random_hash import dropout_keys, keep_mask_from_keys
 from .nn import stable_shift
 
 
 class FlashAttention(Function):
     """Scaled dot-product attention (causal or unmasked) with dropout, saving O and L only."""
 
-    def forward(self, q, k, v, scale=1.0, causal=True, dropout_p=0.0, seed=0):
-        self.scale, self.causal, self.p, self.seed = scale, causal, dropout_p, seed
+    def forward(self, q, k, v, scale=1.0, causal=True, dropout_p=0.0, seed=0, keys=None):
+        """keys: dropout_keys(seed, p) drawn by the caller, or their device slot under
+        CUDA-graph capture (dispatch.step_dropout_keys); else made from seed."""
+        self.scale, self.causal, self.p = scale, causal, dropout_p
+        self.keys = keys if keys is not None else dropout_keys(seed, dropout_p)
         self.fused = cuda.fusable(q, k, v) and flash.fits(q, k, v)
         if self.fused:                          # TF32 tensor cores under allow_tf32, else float32 on CUDA cores
             self.variant = flash.variant_for(q.shape[-1])
-            out, lse = flash.flash_attention_forward(q, k, v, scale, causal, dropout_p, seed, self.variant)
+            out, lse = flash.flash_attention_forward(q, k, v, scale, causal, dropout_p, self.keys, self.variant)
             self.save_for_backward(q, k, v, out, lse)
             return out
         xp = xp_of(q)
@@ -47,7 +50,7 @@ class FlashAttention(Function):
         q, k, v, out, lse = self.saved
         if self.fused:
             return flash.flash_attention_backward(g, q, k, v, out, lse, self.scale, self.causal,
-                                                  self.p, self.seed, self.variant)
+                                                  self.p, self.keys, self.variant)
         xp = xp_of(q)
         s = self._scores(q, k)
         with quiet_nonfinite(s):
@@ -70,5 +73,5 @@ class FlashAttention(Function):
         return s
 
     def _keep_scale(self, like):
-        keep = keep_mask(xp_of(like), like.shape, self.seed, self.p)
+        keep = keep_mask_from_keys(xp_of(like), like.shape, self.keys)
         return keep.astype(like.dtype) * like.dtype.type(1.0 / (1.0 - self.p))

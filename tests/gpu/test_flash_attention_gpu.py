@@ -343,9 +343,7 @@ def test_timing_print(capsys):
     assert len(rows) == 5
 
 
-def test_keys_helper_and_index_range():
-    keys = flash.attention_keys(12345, 0.2).get()
-    from minitensor.random_hash import drop_threshold, hash_keys
-    assert keys.dtype == np.uint32 and list(keys) == [*hash_keys(12345), drop_threshold(0.2)]
+def test_dropout_index_range_is_checked_as_keep_masks():
     with pytest.raises(ValueError, match='2\\*\\*32'):
         flash._check_index_range(70000, 256, 256, 0.1)
+    flash._check_index_range(70000, 256, 256, 0.0)          # no dropout: no hash index
