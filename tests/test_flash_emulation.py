@@ -260,6 +260,7 @@ def fake_flash_kernels(monkeypatch):
     monkeypatch.setattr(mt.backends, 'fast_paths', True)
     monkeypatch.setattr(dispatch, 'ATTENTION_KERNEL', 'flash')
     monkeypatch.setattr(cuda, 'is_gpu', lambda a: True)
+    monkeypatch.setattr(flash, 'is_gpu', lambda a: True)
     calls = []
 
     def forward(q, k, v, scale, causal, p, keys, variant):
@@ -276,7 +277,7 @@ def fake_flash_kernels(monkeypatch):
         return tuple(d.reshape(a.shape) for d, a in zip(grads, (q, k, v)))
     monkeypatch.setattr(flash, 'flash_attention_forward', forward)
     monkeypatch.setattr(flash, 'flash_attention_backward', backward)
-    monkeypatch.setattr(flash, 'variant_for', lambda hd: 'simt')
+    monkeypatch.setattr(flash, 'variant_for', lambda hd, dtype_name: 'simt')
     return calls
 
 

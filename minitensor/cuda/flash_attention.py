@@ -31,7 +31,7 @@ import warnings
 
 import numpy as np
 
-from ..backend import backends, cupy_module
+from ..backend import backends, cupy_module, is_gpu
 from .common import key_args, on_device, raw_kernel, rows_launch
 
 TILE = 64            # rows of a query tile and of a key tile (BM = BN)
@@ -39,6 +39,26 @@ THREADS = 256
 MAX_HEAD_DIM = 128
 
 _HELPERS = r'''
+// the storage type of q, k, v, O and the gradients (MT_IO: 0 float32, 1 bfloat16, 2 float16):
+// tiles and arithmetic are float32; half types are widened on load and rounded once on store
+#if MT_IO == 1
+typedef unsigned short mt_io;                                   // bfloat16 bits
+__device__ __forceinline__ float mt_ld(mt_io x) { return __uint_as_float(((unsigned int)x) << 16); }
+__device__ __forceinline__ mt_io mt_st(float f) {               // round to nearest even; NaN stays NaN
+    unsigned int u = __float_as_uint(f);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (mt_io)((u >> 16) | 0x40u);
+    return (mt_io)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+#elif MT_IO == 2
+typedef unsigned short mt_io;                                   // float16 bits
+__device__ __forceinline__ float mt_ld(mt_io x) { float f; asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(x)); return f; }
+__device__ __forceinline__ mt_io mt_st(float f) { mt_io h; asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f)); return h; }
+#else
+typedef float mt_io;
+__device__ __forceinline__ float mt_ld(mt_io x) { return x; }
+__device__ __forceinline__ mt_io mt_st(float f) { return f; }
+#endif
+
 // HashDropout's flat index of element (bh, i, j) of the (BH, Tq, Tk) probabilities, mod 2**32
 __device__ __forceinline__ unsigned int drop_index(int bh, int i, int j, int Tq, int Tk) {
     return ((unsigned int)bh * (unsigned int)Tq + (unsigned int)i) * (unsigned int)Tk + (unsigned int)j;
@@ -59,10 +79,10 @@ _COMMON = _HELPERS + r'''
 #define DPT ((HD + 15) / 16)         // accumulator columns per thread: tx + 16*c
 
 // rows [r0, r0 + 64) of a (T, HD) row-major matrix into a (64, STR) tile; rows past T: 0
-__device__ __forceinline__ void load_tile(float* tile, const float* __restrict__ src, int r0, int T) {
+__device__ __forceinline__ void load_tile(float* tile, const mt_io* __restrict__ src, int r0, int T) {
     for (int idx = threadIdx.x; idx < BM * HD; idx += NT) {
         int r = idx / HD, d = idx - r * HD;
-        tile[r * STR + d] = (r0 + r < T) ? src[(long long)(r0 + r) * HD + d] : 0.f;
+        tile[r * STR + d] = (r0 + r < T) ? mt_ld(src[(long long)(r0 + r) * HD + d]) : 0.f;
     }
 }
 
@@ -121,8 +141,8 @@ __device__ __forceinline__ float half_sum(float v) {
 
 _FORWARD = _COMMON + r'''
 extern "C" __global__ void __launch_bounds__(NT) flash_fwd(
-        const float* __restrict__ Q, const float* __restrict__ K, const float* __restrict__ V,
-        float* __restrict__ O, float* __restrict__ Lse, int Tq, int Tk, float scale, int causal,
+        const mt_io* __restrict__ Q, const mt_io* __restrict__ K, const mt_io* __restrict__ V,
+        mt_io* __restrict__ O, float* __restrict__ Lse, int Tq, int Tk, float scale, int causal,
         int dropout, float inv_keep, MT_KEY_PARAMS) {
     extern __shared__ float smem[];
     float* sQ = smem;                        // (BM, STR)
@@ -192,7 +212,7 @@ extern "C" __global__ void __launch_bounds__(NT) flash_fwd(
 #pragma unroll
         for (int c = 0; c < DPT; ++c) {
             const int d = tx + 16 * c;
-            if (d < HD) O[qbase + (long long)i * HD + d] = o[r][c] * inv;
+            if (d < HD) O[qbase + (long long)i * HD + d] = mt_st(o[r][c] * inv);
         }
         if (tx == 0) Lse[(long long)bh * Tq + i] = (l[r] == 0.f) ? MT_INF : m[r] + logf(l[r]);
     }
@@ -201,9 +221,9 @@ extern "C" __global__ void __launch_bounds__(NT) flash_fwd(
 
 _BACKWARD_DKDV = _COMMON + r'''
 extern "C" __global__ void __launch_bounds__(NT) flash_bwd_dkdv(
-        const float* __restrict__ Q, const float* __restrict__ K, const float* __restrict__ V,
-        const float* __restrict__ dO, const float* __restrict__ Lse, const float* __restrict__ Dlt,
-        float* __restrict__ dK, float* __restrict__ dV, int Tq, int Tk, float scale, int causal,
+        const mt_io* __restrict__ Q, const mt_io* __restrict__ K, const mt_io* __restrict__ V,
+        const mt_io* __restrict__ dO, const float* __restrict__ Lse, const float* __restrict__ Dlt,
+        mt_io* __restrict__ dK, mt_io* __restrict__ dV, int Tq, int Tk, float scale, int causal,
         int dropout, float inv_keep, MT_KEY_PARAMS) {
     extern __shared__ float smem[];
     float* sK = smem;                        // (BN, STR)
@@ -275,8 +295,8 @@ extern "C" __global__ void __launch_bounds__(NT) flash_bwd_dkdv(
         for (int c = 0; c < DPT; ++c) {
             const int d = tx + 16 * c;
             if (d < HD) {
-                dK[kbase + (long long)j * HD + d] = dk[r][c];
-                dV[kbase + (long long)j * HD + d] = dv[r][c];
+                dK[kbase + (long long)j * HD + d] = mt_st(dk[r][c]);
+                dV[kbase + (long long)j * HD + d] = mt_st(dv[r][c]);
             }
         }
     }
@@ -285,9 +305,9 @@ extern "C" __global__ void __launch_bounds__(NT) flash_bwd_dkdv(
 
 _BACKWARD_DQ = _COMMON + r'''
 extern "C" __global__ void __launch_bounds__(NT) flash_bwd_dq(
-        const float* __restrict__ Q, const float* __restrict__ K, const float* __restrict__ V,
-        const float* __restrict__ dO, const float* __restrict__ Lse, const float* __restrict__ Dlt,
-        float* __restrict__ dQ, int Tq, int Tk, float scale, int causal,
+        const mt_io* __restrict__ Q, const mt_io* __restrict__ K, const mt_io* __restrict__ V,
+        const mt_io* __restrict__ dO, const float* __restrict__ Lse, const float* __restrict__ Dlt,
+        mt_io* __restrict__ dQ, int Tq, int Tk, float scale, int causal,
         int dropout, float inv_keep, MT_KEY_PARAMS) {
     extern __shared__ float smem[];
     float* sQ = smem;                        // (BM, STR)
@@ -348,24 +368,29 @@ extern "C" __global__ void __launch_bounds__(NT) flash_bwd_dq(
 #pragma unroll
         for (int c = 0; c < DPT; ++c) {
             const int d = tx + 16 * c;
-            if (d < HD) dQ[qbase + (long long)i * HD + d] = dq[r][c];
+            if (d < HD) dQ[qbase + (long long)i * HD + d] = mt_st(dq[r][c]);
         }
     }
 }
 '''
 
-_DELTA = r'''
-extern "C" __global__ void flash_delta(const float* __restrict__ G, const float* __restrict__ O,
+_DELTA = _HELPERS + r'''
+extern "C" __global__ void flash_delta(const mt_io* __restrict__ G, const mt_io* __restrict__ O,
                                        float* __restrict__ Dlt, long long rows, int hd) {
     long long row = ((long long)blockIdx.x * blockDim.x + threadIdx.x) >> 5;   // one warp per row
     int lane = threadIdx.x & 31;
     if (row >= rows) return;
     float acc = 0.f;
-    for (int d = lane; d < hd; d += 32) acc += G[row * hd + d] * O[row * hd + d];
+    for (int d = lane; d < hd; d += 32) acc += mt_ld(G[row * hd + d]) * mt_ld(O[row * hd + d]);
     acc = mt_warp_sum(acc);
     if (lane == 0) Dlt[row] = acc;
 }
 '''
+
+
+# storage dtypes the kernels read and write (the MT_IO define): half types are widened
+# to float32 on load and rounded once on store; bfloat16 and float16 values are exact in TF32
+IO_DTYPES = {'float32': 0, 'bfloat16': 1, 'float16': 2}
 
 
 def fits(q, k, v):
@@ -375,6 +400,13 @@ def fits(q, k, v):
     return (q.ndim >= 2 and q.ndim == k.ndim == v.ndim and q.shape[:-2] == k.shape[:-2] == v.shape[:-2]
             and k.shape[-2] == v.shape[-2] and k.shape[-1] == v.shape[-1] == hd
             and 1 <= hd <= MAX_HEAD_DIM and q.size > 0 and k.size > 0)
+
+
+def takes(q, k, v):
+    """The fast-path test for FlashAttention: fast paths on, CuPy arrays of one dtype among
+    IO_DTYPES (float32; bfloat16/float16 as autocast hands them), shapes that `fits`."""
+    return (backends.fast_paths and all(is_gpu(a) for a in (q, k, v)) and q.dtype == k.dtype == v.dtype
+            and q.dtype.name in IO_DTYPES and fits(q, k, v))
 
 
 def _shared_bytes(kind, hd):
@@ -396,10 +428,11 @@ def _max_shared_bytes(device):
     return cupy_module().cuda.Device(device).attributes['MaxSharedMemoryPerBlockOptin']
 
 
-def _kernel(variant, kind, hd, device_keys=False):
-    """(RawKernel, threads, shared bytes) for the CUDA-core ('simt') or TF32 ('tc') kernels;
-    device_keys: the dropout keys come from a device slot (graph capture), not arguments."""
-    defines = (('HD', hd),) + ((('MT_DEVICE_KEYS', 1),) if device_keys else ())
+def _kernel(variant, kind, hd, io=0, device_keys=False):
+    """(RawKernel, threads, shared bytes) for the CUDA-core ('simt') or TF32 ('tc') kernels
+    on storage type `io` (IO_DTYPES); device_keys: the dropout keys come from a device slot
+    (graph capture), not arguments."""
+    defines = (('HD', hd), ('MT_IO', io)) + ((('MT_DEVICE_KEYS', 1),) if device_keys else ())
     if variant == 'tc':
         from . import flash_attention_tc as tc
         kernel, threads, smem = raw_kernel(tc.SOURCE, tc.NAMES[kind], defines), tc.THREADS, tc.shared_bytes(kind, hd)
@@ -412,29 +445,31 @@ def _kernel(variant, kind, hd, device_keys=False):
     return kernel, threads, smem
 
 
-def variant_for(hd):
-    """'tc' (TF32 tensor cores) when mt.backends.allow_tf32 is on, the head size is a
-    multiple of 16, the tiles fit this GPU's shared memory and the wmma kernels compile;
-    else 'simt' (float32 on CUDA cores, which fits every head size 1..128 on an H100)."""
+def variant_for(hd, dtype_name='float32'):
+    """'tc' (tensor cores, TF32 products with float32 sums) for bfloat16/float16 inputs
+    (exact in TF32) and for float32 when mt.backends.allow_tf32 is on, where the head size
+    is a multiple of 16, the tiles fit this GPU's shared memory and the kernels compile;
+    else 'simt' (float32 on CUDA cores, every head size 1..128)."""
     from . import flash_attention_tc as tc
-    if not (backends.allow_tf32 and hd % 16 == 0) or _tensor_core_error:
+    wants = dtype_name != 'float32' or backends.allow_tf32
+    if not (wants and hd % 16 == 0) or _tensor_core_error:
         return 'simt'
     device = cupy_module().cuda.Device().id
     if max(tc.shared_bytes(kind, hd) for kind in _SOURCES) > _max_shared_bytes(device):
         return 'simt'
     try:
-        for kind in _SOURCES:
-            _kernel('tc', kind, hd)[0].attributes           # compiles now, not inside a launch
-    except Exception as e:                                  # e.g. no <mma.h> where NVRTC looks
+        for kind in _SOURCES:                               # compile now, not inside a launch
+            _kernel('tc', kind, hd, IO_DTYPES[dtype_name])[0].attributes
+    except Exception as e:                                  # an NVRTC or driver refusal: say so once
         _tensor_core_error.append(f'{type(e).__name__}: {e}')
-        warnings.warn(f"flash attention: the TF32 tensor-core kernels did not compile, using the "
-                      f"float32 CUDA-core kernels ({_tensor_core_error[0][:300]})")
+        warnings.warn(f"flash attention: the tensor-core kernels did not compile, using the "
+                      f"CUDA-core kernels ({_tensor_core_error[0][:300]})")
         return 'simt'
     return 'tc'
 
 
-def _launch(variant, kind, grid, args, hd, keys):
-    kernel, threads, smem = _kernel(variant, kind, hd, on_device(keys))
+def _launch(variant, kind, grid, args, hd, io, keys):
+    kernel, threads, smem = _kernel(variant, kind, hd, io, on_device(keys))
     kernel(grid, (threads,), args + key_args(keys), shared_mem=smem)
 
 
@@ -450,8 +485,9 @@ def _check_index_range(bh, tq, tk, dropout_p):
 
 
 def flash_attention_forward(q, k, v, scale, causal, dropout_p, keys, variant='simt'):
-    """(O, L) for (..., Tq, HD) q and (..., Tk, HD) k, v (float32 CuPy arrays, `fits`):
-    O like q's shape, L the (BH, Tq) row log-sum-exp of the scaled, masked scores.
+    """(O, L) for (..., Tq, HD) q and (..., Tk, HD) k, v (CuPy arrays that `takes`):
+    O like q (shape and dtype), L the (BH, Tq) float32 row log-sum-exp of the scaled,
+    masked scores.
     keys: random_hash.dropout_keys(seed, p), or their device slot under graph capture.
     variant: 'simt' or 'tc' (variant_for), the same for the backward of this call."""
     cp = cupy_module()
@@ -460,11 +496,11 @@ def flash_attention_forward(q, k, v, scale, causal, dropout_p, keys, variant='si
     bh = int(np.prod(lead, dtype=np.int64))
     _check_index_range(bh, tq, tk, dropout_p)
     q, k, v = (cp.ascontiguousarray(a) for a in (q, k, v))
-    out = cp.empty(q.shape, dtype=cp.float32)                                 # (..., Tq, HD)
+    out = cp.empty(q.shape, dtype=q.dtype)                                    # (..., Tq, HD)
     lse = cp.empty((bh, tq), dtype=cp.float32)                                # (BH, Tq)
     grid = (bh, (tq + TILE - 1) // TILE)
     _launch(variant, 'fwd', grid, (q, k, v, out, lse) + _scalars(tq, tk, scale, causal, dropout_p), hd,
-            keys if dropout_p else (0, 0, 0))
+            IO_DTYPES[q.dtype.name], keys if dropout_p else (0, 0, 0))
     return out, lse
 
 
@@ -474,13 +510,15 @@ def flash_attention_backward(g, q, k, v, out, lse, scale, causal, dropout_p, key
     *lead, tq, hd = q.shape
     tk = k.shape[-2]
     bh = lse.shape[0]
+    io = IO_DTYPES[q.dtype.name]
+    g = g.astype(q.dtype, copy=False)
     g, q, k, v = (cp.ascontiguousarray(a) for a in (g, q, k, v))
     delta = cp.empty((bh, tq), dtype=cp.float32)                              # (BH, Tq): rowsum(dO * O)
     grid, block = rows_launch(bh * tq)                                        # no (BH, Tq, HD) temporary
-    raw_kernel(_DELTA, 'flash_delta')(grid, block, (g, out, delta, np.int64(bh * tq), np.int32(hd)))
-    dq, dk, dv = cp.empty(q.shape, cp.float32), cp.empty(k.shape, cp.float32), cp.empty(v.shape, cp.float32)
+    raw_kernel(_DELTA, 'flash_delta', (('MT_IO', io),))(grid, block, (g, out, delta, np.int64(bh * tq), np.int32(hd)))
+    dq, dk, dv = cp.empty(q.shape, q.dtype), cp.empty(k.shape, q.dtype), cp.empty(v.shape, q.dtype)
     keys = keys if dropout_p else (0, 0, 0)
     rest = _scalars(tq, tk, scale, causal, dropout_p)
-    _launch(variant, 'dkdv', (bh, (tk + TILE - 1) // TILE), (q, k, v, g, lse, delta, dk, dv) + rest, hd, keys)
-    _launch(variant, 'dq', (bh, (tq + TILE - 1) // TILE), (q, k, v, g, lse, delta, dq) + rest, hd, keys)
+    _launch(variant, 'dkdv', (bh, (tk + TILE - 1) // TILE), (q, k, v, g, lse, delta, dk, dv) + rest, hd, io, keys)
+    _launch(variant, 'dq', (bh, (tq + TILE - 1) // TILE), (q, k, v, g, lse, delta, dq) + rest, hd, io, keys)
     return dq, dk, dv

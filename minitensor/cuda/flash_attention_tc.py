@@ -74,10 +74,10 @@ __device__ __forceinline__ void store_c(float* p, const FragC& c, int ld) {
 }
 
 // rows [r0, r0 + 64) of a (T, HD) row-major matrix into a (64, LDH) tile; rows past T: 0
-__device__ __forceinline__ void load_tile(float* tile, const float* __restrict__ src, int r0, int T) {
+__device__ __forceinline__ void load_tile(float* tile, const mt_io* __restrict__ src, int r0, int T) {
     for (int idx = threadIdx.x; idx < BM * HD; idx += NT) {
         int r = idx / HD, d = idx - r * HD;
-        tile[r * LDH + d] = (r0 + r < T) ? src[(long long)(r0 + r) * HD + d] : 0.f;
+        tile[r * LDH + d] = (r0 + r < T) ? mt_ld(src[(long long)(r0 + r) * HD + d]) : 0.f;
     }
 }
 
@@ -117,16 +117,16 @@ __device__ __forceinline__ void store4(float* w, FragC acc[4]) {
 }
 
 // a (64, LDH) staging tile -> rows [r0, r0 + 64) of a (T, HD) matrix, rows past T skipped
-__device__ __forceinline__ void save_tile(float* __restrict__ dst, const float* tile, int r0, int T) {
+__device__ __forceinline__ void save_tile(mt_io* __restrict__ dst, const float* tile, int r0, int T) {
     for (int idx = threadIdx.x; idx < BM * HD; idx += NT) {
         int r = idx / HD, d = idx - r * HD;
-        if (r0 + r < T) dst[(long long)(r0 + r) * HD + d] = tile[r * LDH + d];
+        if (r0 + r < T) dst[(long long)(r0 + r) * HD + d] = mt_st(tile[r * LDH + d]);
     }
 }
 
 extern "C" __global__ void __launch_bounds__(NT) flash_fwd_tc(
-        const float* __restrict__ Q, const float* __restrict__ K, const float* __restrict__ V,
-        float* __restrict__ O, float* __restrict__ Lse, int Tq, int Tk, float scale, int causal,
+        const mt_io* __restrict__ Q, const mt_io* __restrict__ K, const mt_io* __restrict__ V,
+        mt_io* __restrict__ O, float* __restrict__ Lse, int Tq, int Tk, float scale, int causal,
         int dropout, float inv_keep, MT_KEY_PARAMS) {
     extern __shared__ __align__(128) float smem[];
     float* sQ = smem;                        // (BM, LDH)
@@ -198,15 +198,15 @@ extern "C" __global__ void __launch_bounds__(NT) flash_fwd_tc(
     if (i < Tq) {
         const float inv = (l == 0.f) ? 0.f : 1.f / l;
 #pragma unroll
-        for (int d = 0; d < HD / 2; ++d) O[qbase + (long long)i * HD + 2 * d + half] = o[d] * inv;
+        for (int d = 0; d < HD / 2; ++d) O[qbase + (long long)i * HD + 2 * d + half] = mt_st(o[d] * inv);
         if (half == 0) Lse[(long long)bh * Tq + i] = (l == 0.f) ? MT_INF : m + logf(l);
     }
 }
 
 extern "C" __global__ void __launch_bounds__(NT) flash_bwd_dkdv_tc(
-        const float* __restrict__ Q, const float* __restrict__ K, const float* __restrict__ V,
-        const float* __restrict__ dO, const float* __restrict__ Lse, const float* __restrict__ Dlt,
-        float* __restrict__ dK, float* __restrict__ dV, int Tq, int Tk, float scale, int causal,
+        const mt_io* __restrict__ Q, const mt_io* __restrict__ K, const mt_io* __restrict__ V,
+        const mt_io* __restrict__ dO, const float* __restrict__ Lse, const float* __restrict__ Dlt,
+        mt_io* __restrict__ dK, mt_io* __restrict__ dV, int Tq, int Tk, float scale, int causal,
         int dropout, float inv_keep, MT_KEY_PARAMS) {
     extern __shared__ __align__(128) float smem[];
     float* sK = smem;                        // (BN, LDH)
@@ -282,9 +282,9 @@ extern "C" __global__ void __launch_bounds__(NT) flash_bwd_dkdv_tc(
 }
 
 extern "C" __global__ void __launch_bounds__(NT) flash_bwd_dq_tc(
-        const float* __restrict__ Q, const float* __restrict__ K, const float* __restrict__ V,
-        const float* __restrict__ dO, const float* __restrict__ Lse, const float* __restrict__ Dlt,
-        float* __restrict__ dQ, int Tq, int Tk, float scale, int causal,
+        const mt_io* __restrict__ Q, const mt_io* __restrict__ K, const mt_io* __restrict__ V,
+        const mt_io* __restrict__ dO, const float* __restrict__ Lse, const float* __restrict__ Dlt,
+        mt_io* __restrict__ dQ, int Tq, int Tk, float scale, int causal,
         int dropout, float inv_keep, MT_KEY_PARAMS) {
     extern __shared__ __align__(128) float smem[];
     float* sQ = smem;                        // (BM, LDH)

@@ -54,10 +54,12 @@ def dropout(x, p, generator=None):
 #                     dropout mask regenerated from the hash in the tiles; no (..., T, T)
 #                     array forward or backward, so activation memory is O(T) per row
 #                     instead of O(T^2), and causal tiles above the diagonal are skipped.
-#                     Taken for float32 CuPy q, k, v of one batch shape and head size
-#                     1..128, is_causal=True or no mask; its tile products run on CUDA
-#                     cores in float32, or on TF32 tensor cores when mt.backends.allow_tf32
-#                     is on (head size a multiple of 16). The default: it saves the
+#                     Taken for CuPy q, k, v of one dtype (float32, or bfloat16/float16 as
+#                     autocast hands them), one batch shape and head size 1..128,
+#                     is_causal=True or no mask; its tile products run on CUDA cores in
+#                     float32, or on tensor cores (TF32 products, float32 sums) for the half
+#                     types and under mt.backends.allow_tf32 (head size a multiple of 16),
+#                     softmax and sums always in float32. The default: it saves the
 #                     (B, nh, T, T) scores, probabilities and their gradients (~100 MB each
 #                     at the lecture size) and several passes over them.
 #   'causal_softmax'  the earlier fusion: cuBLAS q @ k^T, one kernel for scale + causal
@@ -71,7 +73,7 @@ def scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal, scale
     """softmax(q k^T * scale + mask) @ v, with dropout on the attention weights.
 
     q (..., L, E), k (..., S, E), v (..., S, Ev) -> (..., L, Ev); arguments checked by
-    F.scaled_dot_product_attention. Fast paths (float32 on the GPU), see ATTENTION_KERNEL:
+    F.scaled_dot_product_attention. Fast paths (on the GPU), see ATTENTION_KERNEL:
     FlashAttention (is_causal or no mask; q, k, v of one batch shape and head size <= 128),
     else CausalSoftmax (is_causal, no attn_mask, L == S). Both draw HashDropout's mask over
     the (..., L, S) weights for one seed, so they and F.causal_softmax agree on it.
@@ -79,7 +81,7 @@ def scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal, scale
     """
     L, S = q.shape[-2], k.shape[-2]
     if (ATTENTION_KERNEL == 'flash' and attn_mask is None and dropout_p < 1
-            and cuda.fusable(q.array, k.array, v.array) and flash.fits(q.array, k.array, v.array)):
+            and flash.takes(q.array, k.array, v.array)):
         keys = step_dropout_keys(generator, dropout_p) if dropout_p else (0, 0, 0)
         return FlashAttention.apply(q, k, v, scale=scale, causal=bool(is_causal), dropout_p=dropout_p,
                                     keys=keys)                           # (..., L, Ev)

@@ -10,7 +10,6 @@ their reference on whole matrices (and what gradcheck runs in float64 on the CPU
     D = rowsum(dO * O) = sum_j P dP,   dP = keep / (1 - p) * (dO v^T)
     dS = P * (dP - D) * scale,  dq = dS k,  dk = dS^T q,  dv = Y^T dO
 """
-from .. import cuda
 from ..autograd import Function
 from ..backend import quiet_nonfinite, xp_of
 from ..cuda import flash_attention as flash
@@ -26,9 +25,9 @@ class FlashAttention(Function):
         CUDA-graph capture (dispatch.step_dropout_keys); else made from seed."""
         self.scale, self.causal, self.p = scale, causal, dropout_p
         self.keys = keys if keys is not None else dropout_keys(seed, dropout_p)
-        self.fused = cuda.fusable(q, k, v) and flash.fits(q, k, v)
-        if self.fused:                          # TF32 tensor cores under allow_tf32, else float32 on CUDA cores
-            self.variant = flash.variant_for(q.shape[-1])
+        self.fused = flash.takes(q, k, v)
+        if self.fused:                          # tensor cores for half types and under allow_tf32
+            self.variant = flash.variant_for(q.shape[-1], q.dtype.name)
             out, lse = flash.flash_attention_forward(q, k, v, scale, causal, dropout_p, self.keys, self.variant)
             self.save_for_backward(q, k, v, out, lse)
             return out

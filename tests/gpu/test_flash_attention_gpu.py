@@ -24,6 +24,8 @@ import minitensor.nn.functional as F
 from minitensor.cuda import flash_attention as flash
 from minitensor.ops import dispatch
 from minitensor.ops import nn as N
+from minitensor.ops.flash import FlashAttention
+from minitensor.random_hash import dropout_keys, next_seed
 
 pytestmark = pytest.mark.skipif(not mt.gpu_available(), reason="needs CuPy and a CUDA GPU")
 RTOL = ATOL = 1e-5
@@ -77,7 +79,6 @@ def reference_run(arrays, g, causal, p, seed, dtype=np.float64, scale=None):
         else:
             wei = (scores * scale).softmax(-1)
             if p:
-                from minitensor.random_hash import next_seed
                 wei = N.HashDropout.apply(wei, p=p, seed=next_seed(mt.Generator().manual_seed(seed)))
         out = wei @ ts[2]
         out.backward(mt.tensor(g.astype(dtype), device='gpu'))
@@ -199,6 +200,69 @@ def test_tf32_kernels_are_recorded_and_compared_with_cublas_tf32(monkeypatch):
     assert max_scaled_error(fused, ref) <= TF32_BOUND
 
 
+# Half types: q, k, v, O and the gradients are stored rounded (bfloat16: u = 2**-8,
+# float16: u = 2**-11), everything inside is float32 with TF32 products, which hold bf16 and
+# fp16 values exactly; P and dS are rounded to TF32 (2**-11) before their products. The
+# reference gets the same rounded inputs in float64, so the error is the output rounding
+# (<= u/2 of an element, u/2 of the largest near the top) plus ~1e-3 from inside: bound
+# 2e-2 (bfloat16, ~5 units of its last place at the largest element) and 1e-2 (float16).
+HALF_BOUND = {'bfloat16': 2e-2, 'float16': 1e-2}
+
+
+def reference_on_the_cpu(arrays, g, causal, p, keys, scale):
+    """FlashAttention's xp branch in float64 on the CPU (its gradients gradcheck) with keys."""
+    ts = [mt.tensor(a.astype(np.float64), requires_grad=True) for a in arrays]
+    out = FlashAttention.apply(*ts, scale=scale, causal=causal, dropout_p=p, keys=keys)
+    out.backward(mt.tensor(g.astype(np.float64)))
+    return [out.detach().numpy()] + [t.grad.numpy() for t in ts]
+
+
+@pytest.mark.parametrize('T,hd', [(7, 16), (65, 64), (300, 64), (130, 80), (64, 128)])
+@pytest.mark.parametrize('p', [0.0, 0.2])
+def test_float16_through_sdpa(T, hd, p):
+    arrays, g = case_arrays((2, 2), T, T, hd)
+    arrays, g = [a.astype(np.float16) for a in arrays], g.astype(np.float16)
+    keys = dropout_keys(next_seed(mt.Generator().manual_seed(3)), p)
+    ts = [mt.tensor(a, device='gpu', requires_grad=True) for a in arrays]
+    out = F.scaled_dot_product_attention(*ts, dropout_p=p, is_causal=True, generator=mt.Generator().manual_seed(3))
+    assert out.grad_fn.name == 'FlashAttention' and out.grad_fn.variant == 'tc' and out.dtype == mt.float16
+    out.backward(mt.tensor(g, device='gpu'))
+    fused = [out.detach().cpu().numpy()] + [t.grad.cpu().numpy() for t in ts]
+    ref = reference_on_the_cpu(arrays, g, True, p, keys, hd ** -0.5)
+    for name, a, b in zip(('out', 'dq', 'dk', 'dv'), fused, ref):
+        assert a.dtype == np.float16 and np.isfinite(a).all(), name
+        err = float(np.abs(a.astype(np.float64) - b).max() / np.abs(b).max())
+        assert err <= HALF_BOUND['float16'], (name, err)
+
+
+@pytest.mark.parametrize('T,hd', [(7, 16), (65, 64), (300, 64), (130, 80)])
+@pytest.mark.parametrize('p', [0.0, 0.2])
+def test_bfloat16_kernels(T, hd, p):
+    """The kernels on bfloat16 CuPy arrays (ml_dtypes), called as FlashAttention calls them:
+    what an autocast sdpa runs once minitensor tensors hold bfloat16."""
+    ml_dtypes = pytest.importorskip('ml_dtypes')
+    cp = mt.backend.cupy_module()
+    arrays, g = case_arrays((2, 2), T, T, hd)
+    bf = [a.astype(ml_dtypes.bfloat16) for a in arrays + [g]]
+    try:
+        q, k, v, gg = (cp.asarray(a) for a in bf)
+    except (TypeError, ValueError) as e:
+        pytest.skip(f'this CuPy does not hold bfloat16 arrays: {e}')
+    assert flash.takes(q, k, v) and flash.variant_for(hd, 'bfloat16') == 'tc', flash._tensor_core_error
+    keys = dropout_keys(12345, p)
+    out, lse = flash.flash_attention_forward(q, k, v, hd ** -0.5, True, p, keys, 'tc')
+    grads = flash.flash_attention_backward(gg, q, k, v, out, lse, hd ** -0.5, True, p, keys, 'tc')
+    fused = [a.get() for a in (out, *grads)]
+    rounded = [a.astype(np.float32) for a in bf]
+    ref = reference_on_the_cpu(rounded[:3], rounded[3], True, p, keys, hd ** -0.5)
+    for name, a, b in zip(('out', 'dq', 'dk', 'dv'), fused, ref):
+        assert a.dtype == bf[0].dtype, name
+        a = a.astype(np.float64)
+        assert np.isfinite(a).all(), name
+        err = float(np.abs(a - b).max() / np.abs(b).max())
+        assert err <= HALF_BOUND['bfloat16'], (name, err)
+
+
 def test_gpt_shaped_non_contiguous_inputs():
     """q, k, v as the GPT makes them: split of one (B, T, 3C) tensor, view, transpose."""
     rng = np.random.default_rng(3)
@@ -283,7 +347,10 @@ def pool_peak(fn):
     return pool.total_bytes() - base
 
 
-def lecture_step(kernel, arrays, g, fast=True, tf32=False):
+def lecture_step(kernel, arrays, g, fast=True, tf32=False, half=False):
+    if half:
+        arrays, g = [a.to(mt.float16) for a in arrays], g.to(mt.float16)
+
     def step():
         mt.backends.fast_paths, mt.backends.allow_tf32 = fast, tf32
         dispatch.ATTENTION_KERNEL = kernel
@@ -322,11 +389,13 @@ def test_timing_print(capsys):
     arrays, g, _ = lecture_inputs()
     arrays = [mt.tensor(a, device='gpu') for a in arrays]
     rows = []
-    for label, kernel, fast, tf32 in (('flash', 'flash', True, False), ('flash tf32', 'flash', True, True),
-                                      ('causal_softmax', 'causal_softmax', True, False),
-                                      ('causal_softmax tf32', 'causal_softmax', True, True),
-                                      ('portable', 'flash', False, False)):
-        step = lecture_step(kernel, arrays, g, fast, tf32)
+    for label, kernel, fast, tf32, half in (('flash', 'flash', True, False, False),
+                                            ('flash tf32', 'flash', True, True, False),
+                                            ('flash fp16', 'flash', True, False, True),
+                                            ('causal_softmax', 'causal_softmax', True, False, False),
+                                            ('causal_softmax tf32', 'causal_softmax', True, True, False),
+                                            ('portable', 'flash', False, False, False)):
+        step = lecture_step(kernel, arrays, g, fast, tf32, half)
         for _ in range(3):
             step()
         cp.cuda.get_current_stream().synchronize()
@@ -340,7 +409,7 @@ def test_timing_print(capsys):
     mt.backends.fast_paths, mt.backends.allow_tf32 = True, False
     with capsys.disabled():
         print("\nattention fwd+bwd, B=64 nh=6 T=256 hd=64 p=0.2 float32: " + ", ".join(rows))
-    assert len(rows) == 5
+    assert len(rows) == 6
 
 
 def test_dropout_index_range_is_checked_as_keep_masks():
