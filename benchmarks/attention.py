@@ -6,7 +6,8 @@ beside torch's F.scaled_dot_product_attention, on the GPU.
 Rows: minitensor's FlashAttention (the engine's default; float32 on CUDA cores, and TF32
 tensor cores under mt.backends.allow_tf32), the earlier CausalSoftmax
 fusion (cuBLAS q@k^T, one softmax+dropout kernel, cuBLAS @v), the portable lecture chain
-(fast paths off), and torch's SDPA in float32 and, if it runs, bfloat16 (torch optional).
+(fast paths off), minitensor's flash on float16, and torch's SDPA in float32, float16
+and bfloat16 (torch optional; bfloat16 rows for minitensor come with its bfloat16 tensors).
 Each is the median of `repeats` synchronized forward+backward runs after warm-up, with the
 CuPy pool's growth during one run (torch: max_memory_allocated over its inputs).
 """
@@ -39,11 +40,11 @@ def median_ms(fn, sync, repeats):
     return statistics.median(times) * 1e3
 
 
-def minitensor_row(kernel, fast, tf32, arrays, p, repeats):
+def minitensor_row(kernel, fast, tf32, arrays, p, repeats, dtype=None):
     cp = backend.cupy_module()
     sync = cp.cuda.get_current_stream().synchronize
     mt.backends.fast_paths, dispatch.ATTENTION_KERNEL, mt.backends.allow_tf32 = fast, kernel, tf32
-    q, k, v, g = (mt.tensor(a, device='gpu') for a in arrays)
+    q, k, v, g = (mt.tensor(a, device='gpu', dtype=dtype) for a in arrays)
 
     def step():
         ts = [t.detach().requires_grad_(True) for t in (q, k, v)]
@@ -91,12 +92,14 @@ def main():
                                       ('mt causal_softmax (tf32)', 'causal_softmax', True, True),
                                       ('mt portable (fp32)', 'flash', False, False)):
         rows[label] = minitensor_row(kernel, fast, tf32, arrays, args.dropout, args.repeats)
+    rows['mt flash (fp16)'] = minitensor_row('flash', True, False, arrays, args.dropout, args.repeats, mt.float16)
     try:
         import torch
     except ImportError:
         print('(torch is not importable: showing minitensor only)')
     else:
-        for label, dtype in (('torch SDPA (fp32)', torch.float32), ('torch SDPA (bf16)', torch.bfloat16)):
+        for label, dtype in (('torch SDPA (fp32)', torch.float32), ('torch SDPA (fp16)', torch.float16),
+                             ('torch SDPA (bf16)', torch.bfloat16)):
             torch.backends.cuda.matmul.allow_tf32 = False
             try:
                 rows[label] = torch_row(torch, dtype, arrays, args.dropout, args.repeats)
