@@ -14,7 +14,7 @@ backward's dK, dV, dQ need no rescaling and stay in wmma accumulators.
 """
 from .flash_attention import _HELPERS
 
-SOURCE = _HELPERS + r'''
+DEFINES = r'''
 #define BM 64
 #define BN 64
 #define NT 128
@@ -22,6 +22,10 @@ SOURCE = _HELPERS + r'''
 #define LDS (BN + 4)          // row stride of (64, 64) tiles
 #define NF (HD / 16)          // 16-column blocks of a (16, HD) product
 
+'''
+
+# The PTX wmma instructions, kept apart: tests/test_flash_kernels_on_cpu.py swaps in a C++ model.
+PTX_WMMA = r'''
 // The PTX wmma instructions that <mma.h> wraps, written out so that NVRTC needs no CUDA
 // header: m16n16k8 with TF32 operands (4 registers each, rounded by cvt.rna as
 // wmma::__float_to_tf32 does) and float32 accumulators (8 registers).
@@ -73,6 +77,9 @@ __device__ __forceinline__ void store_c(float* p, const FragC& c, int ld) {
                     "f"(c.x[4]), "f"(c.x[5]), "f"(c.x[6]), "f"(c.x[7]), "r"(ld) : "memory");
 }
 
+'''
+
+KERNELS = r'''
 // rows [r0, r0 + 64) of a (T, HD) row-major matrix into a (64, LDH) tile; rows past T: 0
 __device__ __forceinline__ void load_tile(float* tile, const mt_io* __restrict__ src, int r0, int T) {
     for (int idx = threadIdx.x; idx < BM * HD; idx += NT) {
@@ -346,6 +353,7 @@ extern "C" __global__ void __launch_bounds__(NT) flash_bwd_dq_tc(
 }
 '''
 
+SOURCE = _HELPERS + DEFINES + PTX_WMMA + KERNELS
 THREADS = 128
 NAMES = {'fwd': 'flash_fwd_tc', 'dkdv': 'flash_bwd_dkdv_tc', 'dq': 'flash_bwd_dq_tc'}
 
