@@ -124,7 +124,7 @@ def empty_like(t, dtype=None, device=None, requires_grad=False):
 def _random(draw, shape, dtype, device, requires_grad, generator):
     device = normalize_device(device)
     dtype = dtypes.to_dtype(dtype) or dtypes.float32
-    if dtype.kind != 'f':
+    if not dtypes.is_floating(dtype):
         raise TypeError(f"expected a floating point dtype for random floats, got {dtype}")
     t = Tensor._wrap(draw(_shape_args(shape), dtype, device, generator))
     return t.requires_grad_(True) if requires_grad else t

@@ -5,10 +5,23 @@ itemsize, is_signed), equals and hashes as its NumPy dtype (so `t.dtype ==
 np.float32` and dict lookups work), and NumPy and CuPy accept it wherever they take a
 dtype (they read its `.dtype`). The engine itself keeps NumPy dtypes: `to_dtype`
 turns any dtype-like into one, `wrap` turns one into the `dtype` users see.
+
+bfloat16 is `ml_dtypes.bfloat16` (the NumPy dtype CuPy 14 computes with too); without
+the optional package ml_dtypes, `mt.bfloat16` is a name that raises a clear error when
+a tensor of it is asked for. NumPy sees bfloat16 as kind 'V' (a user-defined type), so
+`dtype.kind` reads 'f' for it here, and engine code that looks at a raw array's dtype
+asks `is_floating(d)` rather than `d.kind == 'f'`.
 """
 import builtins
 
 import numpy as np
+
+try:                       # optional: the `bf16` extra (pip install "minitensor[bf16]")
+    import ml_dtypes
+except ImportError:        # pragma: no cover - exercised in a subprocess test
+    ml_dtypes = None
+
+BF16_INSTALL_HINT = 'pip install "minitensor[bf16]"'
 
 
 class dtype:
@@ -51,8 +64,13 @@ class dtype:
         return getattr(object.__getattribute__(self, 'dtype'), attr)
 
     @property
+    def kind(self):
+        # NumPy calls bfloat16 kind 'V'; the engine's `dtype.kind == 'f'` tests mean "floating"
+        return 'f' if self.dtype == _bf16_np else self.dtype.kind
+
+    @property
     def is_floating_point(self):
-        return self.dtype.kind == 'f' or self.name == 'bfloat16'
+        return self.kind == 'f'
 
     @property
     def is_complex(self):
@@ -60,7 +78,7 @@ class dtype:
 
     @property
     def is_signed(self):
-        return self.dtype.kind in 'fic' or self.name == 'bfloat16'
+        return self.kind in 'fic'
 
     @property
     def itemsize(self):
@@ -87,8 +105,8 @@ default_float = float32
 
 
 class UnsupportedDtype:
-    """A torch dtype name minitensor cannot compute in yet. Naming it works (nanoGPT puts
-    torch.bfloat16 in a dict, autocast takes it); making a tensor of it raises TypeError."""
+    """A torch dtype name minitensor cannot compute in here. Naming it works (nanoGPT puts
+    torch.bfloat16 in a dict); making a tensor of it raises TypeError."""
 
     def __init__(self, name, why):
         self.name, self.why = name, why
@@ -97,14 +115,22 @@ class UnsupportedDtype:
         return f'minitensor.{self.name}'
 
 
-# a real bfloat16 (ml_dtypes, bf16 GEMMs) comes with the bf16 work; until then a clear error
-bfloat16 = UnsupportedDtype('bfloat16', "minitensor computes in float16/float32/float64 only (bf16 "
-                                        "support has not landed); use mt.float32")
+if ml_dtypes is not None:
+    _bf16_np = np.dtype(ml_dtypes.bfloat16)
+    bfloat16 = dtype(_bf16_np, 'bfloat16')
+else:
+    _bf16_np = None
+    bfloat16 = UnsupportedDtype('bfloat16', f"bfloat16 tensors need the ml_dtypes package: "
+                                            f"{BF16_INSTALL_HINT} (or use mt.float16/mt.float32)")
+
+# float16 and bfloat16: the dtypes whose math the CPU computes in float32 and rounds back
+LOW_PRECISION = tuple(d for d in (np.dtype(np.float16), _bf16_np) if d is not None)
 
 _by_name = {
     'float32': float32, 'float': float32, 'float64': float64, 'double': float64,
     'float16': float16, 'half': float16, 'int8': int8, 'int16': int16, 'short': int16,
     'int32': int32, 'int': int32, 'int64': int64, 'long': int64, 'uint8': uint8, 'bool': bool_,
+    'bfloat16': bfloat16,
 }
 
 
@@ -125,7 +151,7 @@ def to_dtype(d):
     if isinstance(d, str):
         if d not in _by_name:
             raise TypeError(f"unknown dtype {d!r}; expected one of {sorted(_by_name)}")
-        return _by_name[d].dtype
+        return to_dtype(_by_name[d])
     python_types = {builtins.float: float32, builtins.int: int64, builtins.bool: bool_}
     if isinstance(d, type) and d in python_types:
         return python_types[d].dtype
@@ -137,7 +163,19 @@ def to_dtype(d):
 
 
 def is_floating(d):
-    return d.kind == 'f'
+    """True for float16/32/64 and bfloat16 (a NumPy dtype or an mt.dtype)."""
+    return d.kind == 'f' or d == _bf16_np
+
+
+def is_low_precision(d):
+    """float16 or bfloat16: 16-bit floats, whose sums and products the engine accumulates
+    in float32 (as torch does)."""
+    return d in LOW_PRECISION
+
+
+def compute_dtype(d):
+    """The dtype arithmetic on `d` runs in: float32 for 16-bit floats, else d itself."""
+    return np.dtype(np.float32) if d in LOW_PRECISION else d
 
 
 class finfo:
@@ -145,14 +183,14 @@ class finfo:
 
     def __init__(self, type=None):
         d = to_dtype(type if type is not None else default_float)
-        if d.kind != 'f':
+        if not is_floating(d):
             raise TypeError(f"finfo: expected a floating point dtype, got {wrap(d)}; "
                             f"use mt.iinfo for integers")
-        info = np.finfo(d)
+        info = ml_dtypes.finfo(d) if d == _bf16_np else np.finfo(d)
         self.dtype, self.bits = wrap(d).name, info.bits
         self.eps, self.max, self.min = builtins.float(info.eps), builtins.float(info.max), builtins.float(info.min)
         self.tiny = self.smallest_normal = builtins.float(info.smallest_normal)
-        self.resolution = builtins.float(info.resolution)
+        self.resolution = 10.0 ** -builtins.int(info.precision)   # torch: 0.001 for float16, not NumPy's float16(0.001)
 
     def __repr__(self):
         return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, "
@@ -191,7 +229,15 @@ def promote_types(*types):
     for t in types[1:]:
         t = np.dtype(t)
         co, ct = _category.get(out.kind, 2), _category.get(t.kind, 2)
-        out = np.result_type(out, t) if co == ct else (out if co > ct else t)
+        if co != ct:
+            out = out if co > ct else t
+        elif out != t and _bf16_np is not None and _bf16_np in (out, t):
+            # bfloat16 with float16: neither holds the other, so float32 (as torch);
+            # with float32/float64 the wider float
+            other = t if out == _bf16_np else out
+            out = np.dtype(np.float32) if other.itemsize <= 4 else other
+        else:
+            out = np.result_type(out, t)
     return out
 
 

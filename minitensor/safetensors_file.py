@@ -6,13 +6,15 @@ our files unchanged and we read PyTorch's.
 The format holds a flat dict of named tensors (a state_dict). What it has no field
 for, which tensors are Parameters, which require grad and which lived on the GPU, is
 kept in the header's string metadata under "minitensor"; files without it load as
-plain CPU tensors. GPU tensors are staged through host memory.
+plain CPU tensors. GPU tensors are staged through host memory. bfloat16 is the
+format's BF16 (NumPy's side holds it as ml_dtypes.bfloat16).
 """
 import json
 import os
 
 import numpy as np
 
+from . import dtypes
 from .backend import gpu_available, to_device
 from .tensor import Tensor
 
@@ -78,7 +80,7 @@ def load(path, map_device):
     from .nn.parameter import Parameter
     out = {}
     for k, a in arrays.items():
-        if a.dtype.kind not in 'biuf':
+        if a.dtype.kind not in 'biuf' and not dtypes.is_floating(a.dtype):    # bfloat16: kind 'V'
             raise ValueError(f"load: {path!r}: tensor {k!r} has dtype {a.dtype}, which minitensor "
                              f"does not support")
         device = map_device('gpu' if k in gpu else 'cpu')
@@ -86,7 +88,7 @@ def load(path, map_device):
             raise RuntimeError("load: the file holds tensors saved on the GPU, but no GPU is "
                                "available here; pass map_location='cpu'")
         a = to_device(np.array(a, copy=True) if not a.flags.writeable else a, device)
-        wants_grad = (k in params or k in grads) and a.dtype.kind == 'f'
+        wants_grad = (k in params or k in grads) and dtypes.is_floating(a.dtype)
         out[k] = (Parameter(Tensor._wrap(a), requires_grad=k in grads) if k in params
                   else Tensor._wrap(a, requires_grad=wants_grad))
     return out

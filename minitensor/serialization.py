@@ -10,6 +10,9 @@ A path ending in `.safetensors` is written and read in that format instead
 
 JSON encoding: int/float/str/bool/None are plain JSON values; everything else is an
 object {"t": kind, ...}, so a plain value is never mistaken for a container.
+A bfloat16 array (which .npy cannot name) is stored as its uint16 bits with
+`"dt": "bfloat16"` beside its name; such a file is format version 2, so a reader
+without bfloat16 refuses it instead of loading integers.
 
 Loading trusts nothing in the file (`_Archive`): the zip directory, every member's
 local header and .npy header are checked, and every declared size matched against the
@@ -34,12 +37,13 @@ import zlib
 
 import numpy as np
 
+from . import dtypes
 from .backend import gpu_available, normalize_device, to_device
 from .tensor import Tensor
 
 META_KEY = '__minitensor__'
 FORMAT = 'minitensor-checkpoint'
-VERSION = 1
+VERSION = 2              # 2: bfloat16 arrays ("dt"); files without them are still written as 1
 SUPPORTED = ("Tensor, numpy/cupy array, numpy scalar, int, float, str, bool, None, bytes, "
              "and dict/list/tuple of these")
 
@@ -58,22 +62,29 @@ class _Encoder:
 
     def __init__(self):
         self.arrays = {}
+        self.version = 1
 
     def add_array(self, array, where):
+        """{'a': the array's name} (and 'dt' for bfloat16, stored as its uint16 bits)."""
         array = to_device(array, 'cpu')
+        if array.dtype == dtypes.bfloat16:
+            name = f"a{len(self.arrays)}"
+            self.arrays[name] = array.view(np.uint16)
+            self.version = 2
+            return {'a': name, 'dt': 'bfloat16'}
         if array.dtype.hasobject or array.dtype.kind not in ARRAY_KINDS or array.dtype.fields:
             raise TypeError(f"save: {where} is an array of dtype {array.dtype}, which can't be "
                             f"stored without pickle; convert it to a numeric dtype")
         name = f"a{len(self.arrays)}"
         self.arrays[name] = array
-        return name
+        return {'a': name}
 
     def encode(self, obj, where='obj', depth=0):
         if depth > MAX_DEPTH:
             raise ValueError(f"save: {where} is nested more than {MAX_DEPTH} levels deep")
         if isinstance(obj, Tensor):
             from .nn.parameter import Parameter
-            out = {'t': 'tensor', 'a': self.add_array(obj.array, where)}
+            out = {'t': 'tensor', **self.add_array(obj.array, where)}
             if obj.device != 'cpu':
                 out['d'] = obj.device
             if isinstance(obj, Parameter):
@@ -82,16 +93,16 @@ class _Encoder:
                 out['rg'] = True
             return out
         if isinstance(obj, np.generic):              # before float: np.float64 is a float
-            return {'t': 'scalar', 'a': self.add_array(np.asarray(obj), where)}
+            return {'t': 'scalar', **self.add_array(np.asarray(obj), where)}
         if isinstance(obj, np.ndarray) or hasattr(obj, '__cuda_array_interface__'):
-            out = {'t': 'array', 'a': self.add_array(obj, where)}
+            out = {'t': 'array', **self.add_array(obj, where)}
             if not isinstance(obj, np.ndarray):
                 out['d'] = 'gpu'
             return out
         if obj is None or isinstance(obj, (bool, int, float, str)):
             return obj
         if isinstance(obj, bytes):
-            return {'t': 'bytes', 'a': self.add_array(np.frombuffer(obj, np.uint8), where)}
+            return {'t': 'bytes', **self.add_array(np.frombuffer(obj, np.uint8), where)}
         if isinstance(obj, (list, tuple)):
             kind = 'list' if isinstance(obj, list) else 'tuple'
             return {'t': kind, 'v': [self.encode(v, f"{where}[{i}]", depth + 1)
@@ -129,7 +140,8 @@ def save(obj, f):
         from . import safetensors_file
         return safetensors_file.save(obj, os.fspath(f))
     encoder = _Encoder()
-    meta = {'format': FORMAT, 'version': VERSION, 'root': encoder.encode(obj)}
+    root = encoder.encode(obj)
+    meta = {'format': FORMAT, 'version': encoder.version, 'root': root}
     arrays = dict(encoder.arrays)
     arrays[META_KEY] = np.frombuffer(json.dumps(meta).encode('utf-8'), dtype=np.uint8)
     if hasattr(f, 'write'):                 # a file object, as torch.save(obj, buffer)
@@ -317,7 +329,10 @@ class _Decoder:
             if kind == 'tensor' and not (isinstance(d.get('param', False), bool) and
                                          isinstance(d.get('rg', False), bool)):
                 fail("its metadata has a requires_grad flag that is not a bool")
-            if kind == 'tensor' and (d.get('param') or d.get('rg')) and m.dtype.kind != 'f':
+            if 'dt' in d and (d['dt'] != 'bfloat16' or m.dtype != np.uint16 or kind == 'bytes'):
+                fail(f"its metadata calls array {d['a']!r} ({m.dtype}) of dtype {d['dt']!r}; only "
+                     f"uint16 arrays can hold 'bfloat16'")
+            if kind == 'tensor' and (d.get('param') or d.get('rg')) and m.dtype.kind != 'f' and 'dt' not in d:
                 fail(f"its metadata asks a {m.dtype} tensor to require grad")
             if kind == 'scalar' and m.shape != ():
                 fail(f"its metadata calls array {d['a']!r} of shape {m.shape} a scalar")
@@ -365,15 +380,15 @@ class _Decoder:
             return d
         kind = d['t']
         if kind == 'tensor':
-            data = to_device(self.archive.read(d['a']), self.device(d))
+            data = to_device(self.read(d), self.device(d))
             if 'param' in d:
                 from .nn.parameter import Parameter
                 return Parameter(Tensor._wrap(data), requires_grad=d['param'])
             return Tensor._wrap(data, requires_grad=bool(d.get('rg')))
         if kind == 'array':
-            return to_device(self.archive.read(d['a']), self.device(d))
+            return to_device(self.read(d), self.device(d))
         if kind == 'scalar':
-            return self.archive.read(d['a'])[()]
+            return self.read(d)[()]
         if kind == 'bytes':
             return self.archive.read(d['a']).tobytes()
         if kind in ('list', 'tuple'):
@@ -382,6 +397,13 @@ class _Decoder:
         keys = [self.decode_key(k) for k in d['k']]
         pairs = zip(keys, (self.decode(v) for v in d['v']))
         return collections.OrderedDict(pairs) if kind == 'odict' else dict(pairs)
+
+    def read(self, d):
+        """The array d names, in its dtype (bfloat16 from its stored uint16 bits)."""
+        array = self.archive.read(d['a'])
+        if 'dt' not in d:
+            return array
+        return array.view(dtypes.to_dtype('bfloat16'))     # without ml_dtypes: a TypeError naming the extra
 
     def decode_key(self, k):
         if isinstance(k, dict):

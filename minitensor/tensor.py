@@ -258,6 +258,13 @@ class Tensor:
     def double(self):
         return self.to(dtypes.float64)
 
+    def half(self):
+        return self.to(dtypes.float16)
+
+    def bfloat16(self):
+        """A bfloat16 copy (needs ml_dtypes: pip install "minitensor[bf16]"); differentiable."""
+        return self.to(dtypes.bfloat16)
+
     def long(self):
         return self.to(dtypes.int64)
 
@@ -488,7 +495,7 @@ class Tensor:
         if a.array.shape != b.array.shape and a.array.ndim and b.array.ndim:
             broadcast_shape(op, a.array.shape, b.array.shape)   # raises a clear error if they clash
         common = a.dtype if a.dtype == b.dtype else dtypes.result_type((a.dtype, a.ndim), (b.dtype, b.ndim))
-        if float_result and common.kind != 'f':
+        if float_result and not dtypes.is_floating(common):
             common = dtypes.default_float
         if a.dtype != common:
             a = a.to(common)
@@ -901,7 +908,7 @@ class Tensor:
         weight = self._operand(weight, 'lerp')
         broadcast_shape('lerp', broadcast_shape('lerp', self.shape, end.shape), weight.shape)
         common = dtypes.result_type((self.dtype, self.ndim), (end.dtype, end.ndim), (weight.dtype, weight.ndim))
-        if common.kind != 'f':
+        if not dtypes.is_floating(common):
             raise TypeError(f"lerp: expected floating point tensors, got {self.dtype}, {end.dtype} "
                             f"and {weight.dtype}")
         return P.Lerp.apply(self.to(common), end.to(common), weight.to(common))
@@ -1321,7 +1328,7 @@ class Tensor:
         out = self.xp.bincount(self.array, weights=w, minlength=minlength)
         if w is None or self.array.size == 0:     # torch: counts, even with weights, when empty
             return Tensor._wrap(out.astype(np.int64))
-        return Tensor._wrap(out.astype(w.dtype if w.dtype.kind == 'f' else np.float64))
+        return Tensor._wrap(out.astype(w.dtype if w.dtype in (np.float32, np.float64) else np.float64))
 
     def histc(self, bins=100, min=0, max=0):
         """Counts in `bins` equal bins over [min, max] (min == max: the data's range)."""

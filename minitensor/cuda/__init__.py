@@ -14,7 +14,7 @@ import types
 
 import numpy as np
 
-from .. import backend
+from .. import backend, dtypes
 from ..backend import backends, is_gpu
 
 
@@ -92,9 +92,15 @@ def get_device_name(device=None):
     return name.decode() if isinstance(name, bytes) else name
 
 
-def is_bf16_supported():
-    """False: minitensor computes in float32/float64 only (bf16 compute has not landed yet)."""
-    return False
+def is_bf16_supported(including_emulation=True):
+    """True where bfloat16 runs on the GPU: a CUDA device of compute capability >= 8.0
+    (Ampere and later multiply bf16 on tensor cores) and ml_dtypes installed (CuPy's
+    and NumPy's bfloat16). nanoGPT picks 'bfloat16' or 'float16' (with a GradScaler) by it."""
+    if not is_available() or not isinstance(dtypes.bfloat16, dtypes.dtype):
+        return False
+    cp = backend.cupy_module()
+    major = int(cp.cuda.Device(current_device()).compute_capability) // 10   # '90' on an H100
+    return major >= 8
 
 
 def manual_seed(seed):

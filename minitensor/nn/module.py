@@ -45,7 +45,7 @@ def _split_to_args(args, kwargs):
         elif a is not None:
             dtype = a
     dtype = dtypes.to_dtype(dtype)
-    if dtype is not None and dtype.kind != 'f':
+    if dtype is not None and not dtypes.is_floating(dtype):
         raise TypeError(f"Module.to: only floating point dtypes are accepted, got {dtype}")
     return (normalize_device(device) if device is not None else None), dtype
 
@@ -298,7 +298,7 @@ class Module:
         device, dtype = _split_to_args(args, dict(kwargs))
         for t in self._tensors():
             array = t.array
-            if dtype is not None and array.dtype.kind == 'f' and array.dtype != dtype:
+            if dtype is not None and dtypes.is_floating(array.dtype) and array.dtype != dtype:
                 array = array.astype(dtype)
             if device is not None:
                 array = to_device(array, device)
@@ -329,6 +329,9 @@ class Module:
 
     def half(self):
         return self.to(dtypes.float16)
+
+    def bfloat16(self):
+        return self.to(dtypes.bfloat16)
 
     def type(self, dst_type):
         return self.to(dst_type)

@@ -9,6 +9,7 @@ primitives in tensor.py instead.
 from ..autograd import Function
 from ..backend import xp_of
 from .broadcast import unbroadcast
+from .precision import float32_math
 
 
 def _sigmoid(a):
@@ -18,6 +19,7 @@ def _sigmoid(a):
     return xp.where(a >= 0, 1 / (1 + e), e / (1 + e))
 
 
+@float32_math
 class SiLU(Function):
     """a * sigmoid(a) (swish)."""
 
@@ -31,6 +33,7 @@ class SiLU(Function):
         return g * (s * (1 + a * (1 - s)))
 
 
+@float32_math
 class Softplus(Function):
     """log(1 + e^(beta a)) / beta; a itself where beta a > threshold (as torch)."""
 
@@ -47,6 +50,7 @@ class Softplus(Function):
         return g * xp_of(a).where(ba > self.threshold, 1, _sigmoid(ba))
 
 
+@float32_math
 class Mish(Function):
     """a * tanh(softplus(a))."""
 
@@ -61,6 +65,7 @@ class Mish(Function):
         return g * (t + a * _sigmoid(a) * (1 - t * t))
 
 
+@float32_math
 class LogSigmoid(Function):
     """log(sigmoid(a)) = min(a, 0) - log(1 + e^-|a|)."""
 
@@ -74,6 +79,7 @@ class LogSigmoid(Function):
         return g * _sigmoid(-a)
 
 
+@float32_math
 class ELU(Function):
     """scale * (a if a > 0 else alpha (e^(input_scale a) - 1)): elu, selu and celu."""
 
@@ -91,6 +97,7 @@ class ELU(Function):
         return g * xp.where(a <= 0, neg, self.scale)
 
 
+@float32_math
 class LeakyReLU(Function):
     def forward(self, a, negative_slope=0.01):
         self.slope = negative_slope
@@ -115,6 +122,7 @@ class Hardtanh(Function):
         return g * inside
 
 
+@float32_math
 class Hardswish(Function):
     """a * relu6(a + 3) / 6."""
 
@@ -129,6 +137,7 @@ class Hardswish(Function):
         return g * xp.where(a <= -3, 0, xp.where(a < 3, a / 3 + 0.5, 1))
 
 
+@float32_math
 class Hardsigmoid(Function):
     """relu6(a + 3) / 6."""
 
@@ -156,6 +165,7 @@ class Threshold(Function):
         return xp_of(g).where(below, g.dtype.type(0), g)
 
 
+@float32_math
 class PReLU(Function):
     """a where a > 0, else weight * a; weight already shaped to broadcast over a."""
 

@@ -15,6 +15,7 @@ from .. import cuda
 from ..autograd import Function
 from ..backend import is_gpu, xp_of
 from ..cuda.blas import matmul
+from .precision import float32_math_on_cpu
 
 
 def out_size(size, lo, hi, k, stride, dilation):
@@ -39,6 +40,7 @@ def offset_slices(offsets, out_shape, stride, dilation):
                  for k, o, s, d in zip(offsets, out_shape, stride, dilation))
 
 
+@float32_math_on_cpu
 class ConvNd(Function):
     """Grouped, strided, dilated, zero-padded convolution (cross-correlation, as torch)."""
 

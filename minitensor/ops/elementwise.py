@@ -10,6 +10,7 @@ from ..autograd import Function
 from ..backend import xp_of
 from .broadcast import unbroadcast
 from .special import erf
+from .precision import float32_math
 
 # ---------------------------------------------------------------- binary
 
@@ -80,6 +81,7 @@ class Pow(Function):
         return ga, gb
 
 
+@float32_math
 class PowScalar(Function):
     """a ** p for a Python number p: the common case, one cheap backward."""
 
@@ -176,6 +178,7 @@ class Tanh(Function):
         return g * (1 - out * out)
 
 
+@float32_math
 class Sigmoid(Function):
     def forward(self, a):
         xp = xp_of(a)
@@ -207,6 +210,7 @@ class ReLU(Function):
         return g * positive
 
 
+@float32_math
 class GELU(Function):
     """GELU(a) = a * Phi(a), Phi the standard normal CDF; approximate='tanh' as in GPT-2."""
 

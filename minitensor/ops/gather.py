@@ -7,6 +7,7 @@ import math
 
 from ..autograd import Function
 from ..backend import index_add_rows, reduce_at, scatter_add, xp_of
+from ..dtypes import is_floating
 
 
 class IndexOutOfRangeError(IndexError, RuntimeError):
@@ -106,7 +107,7 @@ class ScatterReduce(Function):
         counts = hits + (1 if include_self else 0)
         if reduce == 'mean':
             divided = out / xp.maximum(counts, 1)
-            out = xp.where(sent, divided if a.dtype.kind == 'f' else divided // 1, a).astype(a.dtype)
+            out = xp.where(sent, divided if is_floating(a.dtype) else divided // 1, a).astype(a.dtype)
         self.save_for_backward(a, src, out, sent, counts, index)
         return out
 

@@ -8,8 +8,10 @@ import math
 from ..autograd import Function
 from ..backend import xp_of
 from .reduce import restore_reduced_axes
+from .precision import float32_math, float32_math_on_cpu
 
 
+@float32_math
 class Norm(Function):
     """The p-norm over axes: p = 2 (also 'fro'), 1, inf, -inf, 0 (count of non-zeros) or
     any other number. Its gradient is 0 where the norm is 0, as torch."""
@@ -93,6 +95,7 @@ def parse_einsum(equation, ndims):
     return spelled, out
 
 
+@float32_math_on_cpu
 class Einsum(Function):
     """xp.einsum on explicit subscripts (operands already broadcast to each other)."""
 

@@ -2,8 +2,10 @@
 loss is composed from Tensor ops in nn/losses.py (so every input gets its gradient)."""
 from ..autograd import Function
 from ..backend import xp_of
+from .precision import float32_math
 
 
+@float32_math
 class SoftplusNeg(Function):
     """y = log(1 + exp(-x)), stably: max(-x, 0) + log1p(exp(-|x|)); dy/dx = sigmoid(x) - 1."""
 
@@ -20,6 +22,7 @@ class SoftplusNeg(Function):
         return -g * sig_neg
 
 
+@float32_math
 class BinaryCrossEntropy(Function):
     """-(y log x + (1 - y) log(1 - x)) per element, logs clamped at -100 as torch.
 
@@ -57,6 +60,7 @@ class PickClass(Function):
         return dx
 
 
+@float32_math
 class VectorNorm(Function):
     """(sum |x|^p)^(1/p) over `axes`; gradient 0 where the norm is 0 (as torch's norm)."""
 

@@ -7,12 +7,14 @@ from .. import cuda
 from ..autograd import Function
 from ..cuda.blas import matmul, sum_leading
 from .broadcast import unbroadcast
+from .precision import float32_math_on_cpu
 
 
 def swap_last(x):
     return x.swapaxes(-1, -2)
 
 
+@float32_math_on_cpu
 class MatMul(Function):
     def forward(self, a, b):
         self.a_shape, self.b_shape = a.shape, b.shape
@@ -50,6 +52,7 @@ class MatMul(Function):
         return ga, gb
 
 
+@float32_math_on_cpu
 class Linear(Function):
     """y = x @ W^T + b with x (..., in), W (out, in), b (out,): nn.Linear's op.
 

@@ -10,6 +10,7 @@ from .. import cuda
 from ..autograd import Function
 from ..backend import quiet_nonfinite, xp_of
 from ..random_hash import dropout_keys, keep_mask
+from .precision import float32_math
 
 
 def stable_shift(x, axis):
@@ -31,6 +32,7 @@ def nonzero_sum(s):
     return xp.where(s == 0, s.dtype.type(1), s)
 
 
+@float32_math
 class Softmax(Function):
     """y = exp(x - max) / sum(exp(x - max)).
 
@@ -56,6 +58,7 @@ class Softmax(Function):
         return dx
 
 
+@float32_math
 class LogSoftmax(Function):
     """y = x - logsumexp(x), computed without ever taking log of a softmax output.
 
@@ -84,6 +87,7 @@ class LogSoftmax(Function):
         return xp.where(masked_row, g.dtype.type(0), dx)   # a fully -inf row: no gradient
 
 
+@float32_math
 class CrossEntropy(Function):
     """Fused log_softmax + negative log-likelihood over (N, C) logits and (N,) targets.
 
@@ -146,6 +150,7 @@ class CrossEntropy(Function):
         return (grad * scale).astype(probs.dtype, copy=False)
 
 
+@float32_math
 class LayerNorm(Function):
     """y = (x - mean) / sqrt(var + eps) * weight + bias over the last `n` axes.
 
@@ -229,6 +234,7 @@ class HashDropout(Function):
         return x * (keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - self.p)))
 
 
+@float32_math
 class CausalSoftmax(Function):
     """The attention core: dropout(softmax(masked(scale * scores))) over (..., T, T) scores.
 

@@ -6,6 +6,7 @@ float16 inputs are normalized in float32 and cast back.
 """
 from ..autograd import Function
 from ..backend import xp_of
+from .precision import float32_math
 
 
 def _channel(a, ndim):
@@ -13,6 +14,7 @@ def _channel(a, ndim):
     return a.reshape((1, -1) + (1,) * (ndim - 2))
 
 
+@float32_math
 class BatchNorm(Function):
     """y = (x - mean) * rstd * weight + bias, per channel.
 

@@ -8,6 +8,8 @@ import math
 
 from ..autograd import Function
 from ..backend import xp_of
+from ..dtypes import is_floating
+from .precision import float32_math
 from .broadcast import unbroadcast
 
 # ---------------------------------------------------------------- trigonometric
@@ -208,6 +210,7 @@ class Reciprocal(Function):
 # ---------------------------------------------------------------- piecewise constant
 
 
+@float32_math
 class PiecewiseConstant(Function):
     """floor, ceil, round, trunc, sign: flat between jumps, so the gradient is 0 (torch's
     choice at the jumps too). `fn` is the backend function applied forward."""
@@ -330,7 +333,7 @@ class Remainder(Function):
     def forward(self, a, b):
         self.save_for_backward(a, b)
         xp = xp_of(a)
-        if a.dtype.kind != 'f':
+        if not is_floating(a.dtype):
             return xp.remainder(a, b)
         # fmod is exact; moving it to b's sign keeps it exact (NumPy's and torch's CPU way;
         # CuPy's remainder computes a - floor(a / b) b, which rounds near multiples of b)

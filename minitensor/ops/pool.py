@@ -7,7 +7,9 @@ import itertools
 
 from ..autograd import Function
 from ..backend import index_add_rows, xp_of
+from ..dtypes import is_floating
 from .conv import offset_slices
+from .precision import float32_math
 
 
 def _all(ndim_lead, sl):
@@ -33,7 +35,7 @@ class MaxPoolNd(Function):
         self.out_shape = out_shape
         xpad = x
         if any(lo or hi for lo, hi in padding):
-            fill = -xp.inf if x.dtype.kind == 'f' else xp.iinfo(x.dtype).min
+            fill = -xp.inf if is_floating(x.dtype) else xp.iinfo(x.dtype).min
             xpad = xp.pad(x, ((0, 0),) * lead + tuple(padding), constant_values=fill)
         best = None
         for offsets in itertools.product(*(range(k) for k in kernel)):
@@ -82,6 +84,7 @@ class MaxPoolNd(Function):
         return xp.ascontiguousarray(dpad[_all(lead, crop)])
 
 
+@float32_math
 class AvgPoolNd(Function):
     """out = sum over each window / divisor; `divisor` is an array broadcasting to out."""
 

@@ -6,6 +6,7 @@ so the gradient broadcasts over the elements that were reduced.
 """
 from ..autograd import Function
 from ..backend import xp_of
+from .precision import float32_math
 
 
 def restore_reduced_axes(g, axes, keepdim):
@@ -27,6 +28,7 @@ def drop_axes(shape, axes):
     return tuple(n for i, n in enumerate(shape) if i not in axes)
 
 
+@float32_math
 class Sum(Function):
     def forward(self, a, axes=None, keepdim=False):
         self.shape, self.axes, self.keepdim = a.shape, axes, keepdim
@@ -37,6 +39,7 @@ class Sum(Function):
         return xp_of(g).broadcast_to(g, self.shape)
 
 
+@float32_math
 class Mean(Function):
     def forward(self, a, axes=None, keepdim=False):
         self.shape, self.axes, self.keepdim = a.shape, axes, keepdim
@@ -52,6 +55,7 @@ class Mean(Function):
         return xp_of(g).broadcast_to(g, self.shape).astype(g.dtype, copy=False)
 
 
+@float32_math
 class Var(Function):
     """Variance with Bessel's correction by default (correction=1), as torch; with
     root=True the standard deviation, whose gradient at a zero spread is 0 (as torch),
@@ -91,6 +95,7 @@ class Var(Function):
         return restore_reduced_axes(g, self.axes, self.keepdim) * centered * scale
 
 
+@float32_math
 class Prod(Function):
     """Product over one axis (or all, flattened by the caller). The gradient of each
     element is the product of the others, exact where zeros are: out / a_i where
@@ -116,6 +121,7 @@ class Prod(Function):
         return (g * others).astype(a.dtype, copy=False)
 
 
+@float32_math
 class LogSumExp(Function):
     """log(sum(exp(a))) over axes, shifted by the max so exp cannot overflow."""
 

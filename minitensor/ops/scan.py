@@ -6,6 +6,8 @@ Each Function moves the scanned axis last, so the helpers index with [..., k].
 """
 from ..autograd import Function
 from ..backend import xp_of
+from ..dtypes import is_floating
+from .precision import float32_math
 
 
 def reverse_cumsum(x):
@@ -33,7 +35,7 @@ def running_extreme_indices(a, dim, largest):
     if last.shape[-1] == 0:
         return xp.zeros(a.shape, dtype=xp.int64)
     op = xp.maximum if largest else xp.minimum
-    if last.dtype.kind == 'f':
+    if is_floating(last.dtype):
         identity = -float('inf') if largest else float('inf')
     elif last.dtype.kind == 'b':
         identity = not largest
@@ -42,11 +44,12 @@ def running_extreme_indices(a, dim, largest):
         identity = info.min if largest else info.max
     values = inclusive_scan(last, op, identity)
     positions = xp.arange(last.shape[-1], dtype=xp.int64)
-    reached = (last == values) | (xp.isnan(last) if last.dtype.kind == 'f' else False)
+    reached = (last == values) | (xp.isnan(last) if is_floating(last.dtype) else False)
     indices = inclusive_scan(xp.where(reached, positions, 0), xp.maximum, 0)
     return xp.moveaxis(indices, -1, dim)
 
 
+@float32_math
 class Cumsum(Function):
     def forward(self, a, dim=0):
         self.dim = dim
@@ -57,6 +60,7 @@ class Cumsum(Function):
         return xp.moveaxis(reverse_cumsum(xp.moveaxis(g, self.dim, -1)), -1, self.dim)
 
 
+@float32_math
 class Cumprod(Function):
     """Running product; its gradient is exact with zeros in the input (no division by them)."""
 
@@ -87,6 +91,7 @@ class Cumprod(Function):
         return xp.moveaxis(grad.astype(g.dtype, copy=False), -1, self.dim)
 
 
+@float32_math
 class LogCumSumExp(Function):
     """log(cumsum(exp(a))), computed as a scan of logaddexp so nothing overflows."""
 

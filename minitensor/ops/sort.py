@@ -9,6 +9,7 @@ index per row is picked.
 import math
 
 from ..backend import xp_of
+from ..dtypes import is_floating
 
 
 def sort_indices(a, dim, descending=False):
@@ -38,7 +39,7 @@ def median_indices(a, dim, ignore_nan=False):
     xp = xp_of(a)
     order = sort_indices(a, dim)
     n = a.shape[dim]
-    if a.dtype.kind != 'f':
+    if not is_floating(a.dtype):
         return pick(order, dim, (n - 1) // 2)
     finite_count = (~xp.isnan(a)).sum(axis=dim, keepdims=True)
     if ignore_nan:

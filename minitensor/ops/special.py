@@ -23,6 +23,7 @@ from .. import cuda
 from ..autograd import Function
 from ..backend import is_gpu, xp_of
 from . import special_coefs
+from .precision import float32_math
 
 _TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
 _ERFC_TABLE = special_coefs.FLOAT64
@@ -228,6 +229,7 @@ def erfinv(y):
 # ---------------------------------------------------------------- differentiable ops
 
 
+@float32_math
 class Erf(Function):
     def forward(self, a):
         self.save_for_backward(a)
@@ -238,6 +240,7 @@ class Erf(Function):
         return g * (_TWO_OVER_SQRT_PI * xp_of(a).exp(-a * a))
 
 
+@float32_math
 class Erfc(Function):
     def forward(self, a):
         self.save_for_backward(a)
@@ -248,6 +251,7 @@ class Erfc(Function):
         return g * (-_TWO_OVER_SQRT_PI * xp_of(a).exp(-a * a))
 
 
+@float32_math
 class Erfinv(Function):
     def forward(self, a):
         out = erfinv(a)

@@ -12,6 +12,7 @@ import copy
 import numbers
 
 from ..autograd import no_grad
+from .. import dtypes
 from ..backend import to_device
 from ..inplace import bump_version
 from ..tensor import Tensor
@@ -181,7 +182,7 @@ def _import(value, p, key, idx, opt_name):
                          f"{tuple(p.shape)}; was the state dict saved for another model?")
     array = to_device(value, p.device)
     # floating state (moments, momentum) follows the parameter's dtype, as torch does
-    dtype = p.dtype if array.dtype.kind == 'f' else array.dtype
+    dtype = p.dtype if dtypes.is_floating(array.dtype) else array.dtype
     return array.astype(dtype, copy=True)
 
 
