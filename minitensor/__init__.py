@@ -27,8 +27,11 @@ from .tensor import Tensor
 globals().update(FUNCTION_FORMS)   # mt.sum, mt.exp, mt.softmax, mt.matmul, ...
 
 from . import distributed, nn, optim, utils  # noqa: E402  (they import the names above)
-from . import amp, cuda  # noqa: E402  (torch.cuda's and torch.amp's names, on purpose)
-from .amp import autocast  # noqa: E402
+from . import amp, cpu, cuda  # noqa: E402  (torch.cuda's, torch.cpu's and torch.amp's names, on purpose)
+from .amp import (autocast, clear_autocast_cache, get_autocast_cpu_dtype, get_autocast_dtype,  # noqa: E402
+                  get_autocast_gpu_dtype, is_autocast_cache_enabled, is_autocast_cpu_enabled,
+                  is_autocast_enabled, set_autocast_cache_enabled, set_autocast_dtype,
+                  set_autocast_enabled)
 from .compat import compile, get_default_dtype  # noqa: E402
 from .serialization import load, save  # noqa: E402
 

@@ -1,37 +1,241 @@
-"""mt.amp: torch.amp's names, so mixed-precision training loops run unchanged.
+"""mt.amp: torch.amp's autocast and GradScaler.
 
-autocast is an accepted no-op until minitensor computes in bf16/fp16: inside it every
-op runs in the dtype of its tensors (float32 by default), which is what torch computes
-with autocast disabled. GradScaler is torch's loss scaling, operation for operation
-(scale, unscale_, step skipping on inf/NaN gradients, growth and backoff), so a loop
-written for it behaves as in torch; with float32 gradients it is rarely needed.
+autocast(device_type, dtype) makes the ops of torch's autocast lists run in the dtype
+torch picks, on tensors of that device type only ('cuda'/'gpu' or 'cpu'):
+
+- LOWER: GEMM-like ops (matmul, linear, conv, attention) cast their floating inputs to
+  the autocast dtype (bfloat16 or float16) and run there, accumulating in float32;
+- FP32: ops that need range or precision (softmax, log_softmax, layer_norm, the
+  losses, sum, prod, cumsum, exp, log, pow, ...) cast 16-bit inputs up to float32;
+- PROMOTE: ops with several inputs run in the widest input dtype;
+- every other op runs in the dtype of its inputs (the engine's usual promotion).
+
+The lists are torch's (its "Autocast Op Reference"; ATen's autocast_mode.h for CUDA and
+autocast_mode.cpp for the CPU, whose FP32 list is shorter: softmax, layer_norm, sum and
+exp stay in bfloat16 there), restricted to the ops minitensor has. float64 and integer
+tensors are never cast, nor are ops called with an explicit dtype=. The casts are
+ordinary `Tensor.to` calls, so gradients flow back through them in each input's own
+dtype: float32 parameters (the master weights) get float32 gradients.
+
+The hook is one call, `cast(op, *tensors)`, at the entry of each listed op (grep for
+`amp.cast(`); it costs one module attribute test (`amp.on`) when autocast is off.
+The state is per process (torch's is per thread).
 """
 import functools
 import math
 import warnings
 
+from . import autograd, dtypes
 from .autograd import no_grad
 from .backend import gpu_available
 
 _DEVICE_TYPES = ('cuda', 'cpu', 'gpu')
 
+# ---------------------------------------------------------------- the op lists
+
+_LOWER_BOTH = {'matmul', 'mm', 'bmm', 'baddbmm', 'addmm', 'addbmm', 'linear', 'einsum', 'prelu',
+               'conv1d', 'conv2d', 'conv3d', 'conv_transpose1d', 'conv_transpose2d',
+               'conv_transpose3d', 'linalg_vecdot', 'scaled_dot_product_attention'}
+LOWER = {
+    'gpu': _LOWER_BOTH | {'mv', 'addmv', 'addr', 'chain_matmul', 'multi_dot', 'lstm_cell', 'gru_cell',
+                          'rnn_tanh_cell', 'rnn_relu_cell'},
+    'cpu': _LOWER_BOTH,
+}
+_FP32_LOSSES = {'cross_entropy', 'nll_loss', 'mse_loss', 'l1_loss', 'smooth_l1_loss', 'huber_loss',
+                'kl_div', 'binary_cross_entropy_with_logits', 'poisson_nll_loss',
+                'cosine_embedding_loss', 'hinge_embedding_loss', 'margin_ranking_loss',
+                'multilabel_margin_loss', 'soft_margin_loss', 'triplet_margin_loss',
+                'multi_margin_loss', 'cdist', 'prod'}
+FP32 = {
+    'gpu': _FP32_LOSSES | {'acos', 'asin', 'cosh', 'erfinv', 'exp', 'expm1', 'log', 'log10', 'log2',
+                           'log1p', 'reciprocal', 'rsqrt', 'sinh', 'tan', 'pow', 'softplus',
+                           'layer_norm', 'rms_norm', 'group_norm', 'norm', 'cosine_similarity', 'dist',
+                           'pdist', 'renorm', 'logsumexp', 'softmax', 'log_softmax', 'cumprod',
+                           'cumsum', 'sum', 'vector_norm', 'matrix_norm', 'interpolate'},
+    'cpu': _FP32_LOSSES | {'binary_cross_entropy', 'trace', 'inverse', 'pinverse', 'cholesky'},
+}
+PROMOTE = {'addcdiv', 'addcmul', 'atan2', 'bilinear', 'cross', 'dot', 'vdot', 'index_put',
+           'tensordot', 'scatter_add', 'cat', 'stack', 'index_copy'}
+# CUDA autocast refuses these (float16 saturates them); torch raises the same error
+BANNED = {'gpu': {'binary_cross_entropy'}, 'cpu': set()}
+_KNOWN = set().union(*LOWER.values(), *FP32.values(), PROMOTE, *BANNED.values())
+
+# ---------------------------------------------------------------- the state
+
+on = False                       # any device type enabled: the one test a listed op pays when off
+_enabled = {'gpu': False, 'cpu': False}
+_dtype = {'gpu': dtypes.float16, 'cpu': dtypes.bfloat16}   # torch's defaults
+_cache_enabled = True
+_cache = {}                      # id(leaf) -> (leaf, its version, the cast): torch's weight-cast cache
+_nesting = 0                     # enabled regions entered; the cache empties when it returns to 0
+
+
+def _device(device_type):
+    """'cuda'/'gpu' -> 'gpu', 'cpu' -> 'cpu' (torch's device type strings, with an index)."""
+    if not isinstance(device_type, str) or device_type.split(':')[0] not in _DEVICE_TYPES:
+        raise RuntimeError(f"autocast: device_type must be one of 'cuda', 'cpu' (or 'gpu'), "
+                           f"got {device_type!r}")
+    return 'cpu' if device_type.startswith('cpu') else 'gpu'
+
+
+def is_autocast_enabled(device_type='cuda'):
+    """Whether autocast is on for device_type (torch.is_autocast_enabled)."""
+    return _enabled[_device(device_type)]
+
+
+def set_autocast_enabled(device_type, enabled=None):
+    """torch.set_autocast_enabled(device_type, enabled) (or the old one-argument form for CUDA)."""
+    global on
+    if enabled is None:
+        device_type, enabled = 'cuda', device_type
+    _enabled[_device(device_type)] = bool(enabled)
+    on = any(_enabled.values())
+
+
+def get_autocast_dtype(device_type):
+    """The dtype autocast casts to on device_type (float16 for CUDA, bfloat16 for the CPU by default)."""
+    return _dtype[_device(device_type)]
+
+
+def set_autocast_dtype(device_type, dtype):
+    _dtype[_device(device_type)] = dtypes.wrap(dtypes.to_dtype(dtype))
+
+
+def get_autocast_gpu_dtype():
+    return _dtype['gpu']
+
+
+def get_autocast_cpu_dtype():
+    return _dtype['cpu']
+
+
+def is_autocast_cpu_enabled():
+    return _enabled['cpu']
+
+
+def is_autocast_cache_enabled():
+    return _cache_enabled
+
+
+def set_autocast_cache_enabled(enabled):
+    global _cache_enabled
+    _cache_enabled = bool(enabled)
+
+
+def clear_autocast_cache():
+    _cache.clear()
+
+
+def is_autocast_available(device_type):
+    return isinstance(device_type, str) and device_type.split(':')[0] in _DEVICE_TYPES
+
+
+# ---------------------------------------------------------------- the hook
+
+def cast(op, *args):
+    """args with the floating tensors of this autocast device cast as torch's lists say for
+    `op` (anything else passes through). Callers test `amp.on` first."""
+    device = None
+    for a in args:
+        if isinstance(a, autograd.Tensor):       # the first Tensor decides the device type
+            device = a.device
+            break
+    if device is None or not _enabled[device]:
+        return args if len(args) > 1 else args[0]
+    if op in LOWER[device]:
+        target = _dtype[device]
+    elif op in FP32[device]:
+        target = dtypes.float32
+    elif op in PROMOTE:
+        floats = [a.dtype for a in args if _eligible(a, device, allow_float64=True)]
+        target = dtypes.wrap(dtypes.promote_types(*floats)) if floats else None
+    elif op in BANNED[device]:
+        raise RuntimeError(
+            f"{op} and its module are unsafe to autocast (float16/bfloat16 inputs saturate its "
+            f"log). Many models use a sigmoid layer right before it; combine the two with "
+            f"binary_cross_entropy_with_logits (BCEWithLogitsLoss), which is safe to autocast")
+    elif op in _KNOWN:                           # on the other device type's lists only
+        target = None
+    else:
+        raise KeyError(f"amp.cast: {op!r} is on no autocast list (an engine bug)")
+    if target is None:
+        return args if len(args) > 1 else args[0]
+    out = tuple(_cast(a, target) if _eligible(a, device, op in PROMOTE) else a for a in args)
+    return out if len(out) > 1 else out[0]
+
+
+def _eligible(a, device, allow_float64=False):
+    """A floating tensor on the autocast device; float64 only where promoting (torch's rule)."""
+    if not isinstance(a, autograd.Tensor) or a.device != device:
+        return False
+    d = a.dtype
+    return d.is_floating_point and (allow_float64 or d != dtypes.float64)
+
+
+def _cast(t, target):
+    if t.dtype == target:
+        return t
+    # a leaf parameter cast to the low dtype is kept for the rest of the region (torch's cache),
+    # unless it was modified in place since
+    cacheable = (_cache_enabled and t.requires_grad and t.grad_fn is None and target == _dtype[t.device]
+                 and t.dtype == dtypes.float32)
+    if cacheable:
+        hit = _cache.get(id(t))
+        if hit is not None and hit[0] is t and hit[1] == t._version:
+            return hit[2]
+    out = t.to(target)
+    if cacheable:
+        _cache[id(t)] = (t, t._version, out)
+    return out
+
+
+# ---------------------------------------------------------------- autocast
 
 class autocast:
-    """torch.amp.autocast(device_type, dtype=None, enabled=True, cache_enabled=None):
-    a context manager and decorator accepted as a no-op (ops compute in their tensors' own dtype)."""
+    """torch.autocast(device_type, dtype=None, enabled=True, cache_enabled=None): a context
+    manager and decorator that runs the listed ops in mixed precision (see above)."""
 
     def __init__(self, device_type='cuda', dtype=None, enabled=True, cache_enabled=None):
-        if not isinstance(device_type, str) or device_type.split(':')[0] not in _DEVICE_TYPES:
-            raise ValueError(f"autocast: device_type must be one of {', '.join(map(repr, _DEVICE_TYPES))}, "
-                             f"got {device_type!r}")
-        self.device = device_type
-        self.fast_dtype = dtype
+        self.device = _device(device_type)
+        self.device_type = device_type
+        self.fast_dtype = _dtype[self.device] if dtype is None else dtypes.wrap(dtypes.to_dtype(dtype))
+        self._cache_enabled = _cache_enabled if cache_enabled is None else bool(cache_enabled)
         self._enabled = bool(enabled)
+        if self._enabled and self.device == 'gpu' and not gpu_available():
+            warnings.warn("CUDA is not available. Disabling autocast.", stacklevel=2)
+            self._enabled = False
+        if self._enabled and self.fast_dtype not in (dtypes.bfloat16, dtypes.float16):
+            kind = 'CPU' if self.device == 'cpu' else 'CUDA'
+            warnings.warn(f"In {kind} autocast, but the target dtype is not supported. Disabling "
+                          f"autocast.\n{kind} Autocast only supports dtypes of minitensor.bfloat16, "
+                          f"minitensor.float16 currently.", stacklevel=2)
+            self._enabled = False
+        if self._enabled and self.device == 'gpu' and self.fast_dtype == dtypes.bfloat16:
+            from .cuda import is_bf16_supported
+            if not is_bf16_supported():
+                raise RuntimeError("Current CUDA Device does not support bfloat16. Please switch "
+                                   "dtype to float16.")
+        self._saved = []          # a stack: the same instance may be entered again (recursion)
 
     def __enter__(self):
+        global on, _cache_enabled, _nesting
+        self._saved.append((_enabled[self.device], _dtype[self.device], _cache_enabled))
+        _enabled[self.device] = self._enabled
+        _dtype[self.device] = self.fast_dtype
+        _cache_enabled = self._cache_enabled
+        on = any(_enabled.values())
+        if self._enabled:
+            _nesting += 1
         return self
 
     def __exit__(self, *exc):
+        global on, _cache_enabled, _nesting
+        if self._enabled:
+            _nesting -= 1
+            if _nesting == 0:                       # leaving the outermost region: drop the casts
+                _cache.clear()
+        _enabled[self.device], _dtype[self.device], _cache_enabled = self._saved.pop()
+        on = any(_enabled.values())
         return False
 
     def __call__(self, fn):
@@ -40,10 +244,6 @@ class autocast:
             with self:
                 return fn(*args, **kwargs)
         return wrapper
-
-
-def is_autocast_available(device_type):
-    return device_type in _DEVICE_TYPES
 
 
 class GradScaler:

@@ -5,7 +5,7 @@ import numbers
 
 import numpy as np
 
-from . import dtypes
+from . import amp, dtypes
 from . import random as mt_random
 from .backend import get_xp, normalize_device
 from .ops import elementwise as E
@@ -398,6 +398,9 @@ def einsum(equation, *operands):
     dims broadcast, as torch)."""
     if len(operands) == 1 and isinstance(operands[0], (tuple, list)):
         operands = tuple(operands[0])
+    if amp.on:
+        operands = amp.cast('einsum', *operands)
+        operands = operands if isinstance(operands, tuple) else (operands,)
     operands = _same_device_dtype('einsum', list(operands))
     terms, out = L.parse_einsum(equation, [t.ndim for t in operands])
     sizes = {}
@@ -419,6 +422,8 @@ def einsum(equation, *operands):
 
 def cdist(x1, x2, p=2.0):
     """Pairwise p-norm distances between the rows of x1 (.., P, M) and x2 (.., R, M): (.., P, R)."""
+    if amp.on:
+        x1, x2 = amp.cast('cdist', x1, x2)
     if x1.ndim < 2 or x2.ndim < 2 or x1.shape[-1] != x2.shape[-1]:
         raise RuntimeError(f"cdist: expects x1 (.., P, M) and x2 (.., R, M) with the same M, got "
                            f"{x1.shape} and {x2.shape}")

@@ -14,7 +14,7 @@ import numbers
 
 import numpy as np
 
-from . import autograd, dtypes, inplace, random, return_types
+from . import amp, autograd, dtypes, inplace, random, return_types
 from .arrays import as_array
 from .autograd import is_grad_enabled
 from .backend import device_of, get_xp, is_device_like, normalize_device, to_device, xp_of
@@ -538,9 +538,13 @@ class Tensor:
         return self._binary(other, E.Div, 'div', float_result=True)
 
     def __rtruediv__(self, other):
+        if amp.on and isinstance(other, numbers.Number):   # torch computes 2 / x as reciprocal(x) * 2
+            self = amp.cast('reciprocal', self)
         return self._binary(other, E.Div, 'div', reverse=True, float_result=True)
 
     def __pow__(self, other):
+        if amp.on:
+            self, other = amp.cast('pow', self, other)
         if isinstance(other, numbers.Number) and not isinstance(other, builtins.bool):
             if self.dtype.kind in 'iub':
                 if not isinstance(other, numbers.Integral):
@@ -555,6 +559,8 @@ class Tensor:
         return self._binary(other, E.Pow, 'pow')
 
     def __rpow__(self, other):
+        if amp.on:
+            self, other = amp.cast('pow', self, other)
         return self._binary(other, E.Pow, 'pow', reverse=True)
 
     def _check_integer_exponent(self, exponent):
@@ -705,9 +711,11 @@ class Tensor:
         return Tensor._wrap(self.array.copy())
 
     def exp(self):
+        self = amp.cast('exp', self) if amp.on else self
         return E.Exp.apply(self._as_float())
 
     def log(self):
+        self = amp.cast('log', self) if amp.on else self
         return E.Log.apply(self._as_float())
 
     def sqrt(self):
@@ -726,21 +734,26 @@ class Tensor:
         return P.Cos.apply(self._as_float())
 
     def tan(self):
+        self = amp.cast('tan', self) if amp.on else self
         return P.Tan.apply(self._as_float())
 
     def asin(self):
+        self = amp.cast('asin', self) if amp.on else self
         return P.Asin.apply(self._as_float())
 
     def acos(self):
+        self = amp.cast('acos', self) if amp.on else self
         return P.Acos.apply(self._as_float())
 
     def atan(self):
         return P.Atan.apply(self._as_float())
 
     def sinh(self):
+        self = amp.cast('sinh', self) if amp.on else self
         return P.Sinh.apply(self._as_float())
 
     def cosh(self):
+        self = amp.cast('cosh', self) if amp.on else self
         return P.Cosh.apply(self._as_float())
 
     def asinh(self):
@@ -755,24 +768,30 @@ class Tensor:
     arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
 
     def log2(self):
+        self = amp.cast('log2', self) if amp.on else self
         return P.Log2.apply(self._as_float())
 
     def log10(self):
+        self = amp.cast('log10', self) if amp.on else self
         return P.Log10.apply(self._as_float())
 
     def log1p(self):
+        self = amp.cast('log1p', self) if amp.on else self
         return P.Log1p.apply(self._as_float())
 
     def exp2(self):
         return P.Exp2.apply(self._as_float())
 
     def expm1(self):
+        self = amp.cast('expm1', self) if amp.on else self
         return P.Expm1.apply(self._as_float())
 
     def rsqrt(self):
+        self = amp.cast('rsqrt', self) if amp.on else self
         return P.Rsqrt.apply(self._as_float())
 
     def reciprocal(self):
+        self = amp.cast('reciprocal', self) if amp.on else self
         return P.Reciprocal.apply(self._as_float())
 
     def erf(self):
@@ -782,6 +801,7 @@ class Tensor:
         return X.Erfc.apply(self._as_float())
 
     def erfinv(self):
+        self = amp.cast('erfinv', self) if amp.on else self
         return X.Erfinv.apply(self._as_float())
 
     def square(self):
@@ -987,6 +1007,7 @@ class Tensor:
         return axis if dim is None else dim
 
     def sum(self, dim=None, keepdim=False, *, keepdims=False, dtype=None, axis=None):
+        self = amp.cast('sum', self) if amp.on and dtype is None else self
         x = self if self.dtype.kind in 'fc' or dtype is not None else self.to(dtypes.int64)
         if dtype is not None:
             x = x.to(dtype)
@@ -1032,6 +1053,7 @@ class Tensor:
                 self.mean(self._dim(dim, axis) if not isinstance(dim, builtins.bool) else None, keepdim))
 
     def prod(self, dim=None, keepdim=False, *, dtype=None, axis=None):
+        self = amp.cast('prod', self) if amp.on and dtype is None else self
         x = self if self.dtype.kind in 'fc' or dtype is not None else self.to(dtypes.int64)
         if dtype is not None:
             x = x.to(dtype)
@@ -1044,6 +1066,7 @@ class Tensor:
         return R.Prod.apply(x, axis=axis, keepdim=keepdim)
 
     def logsumexp(self, dim=None, keepdim=False, *, axis=None):
+        self = amp.cast('logsumexp', self) if amp.on else self
         self._float_only('logsumexp')
         axes = normalize_dims('logsumexp', self._dim(dim, axis), self.ndim)
         return R.LogSumExp.apply(self, axes=axes, keepdim=keepdim)
@@ -1151,6 +1174,7 @@ class Tensor:
 
     def norm(self, p='fro', dim=None, keepdim=False, *, dtype=None, axis=None):
         """The vector p-norm over dim (all dims by default): p = 'fro' (2), any number, inf, -inf, 0."""
+        self = amp.cast('norm', self) if amp.on and dtype is None else self
         x = self if dtype is None else self.to(dtype)
         x._float_only('norm')
         if p is None or p == 'fro':
@@ -1166,9 +1190,12 @@ class Tensor:
 
     def dist(self, other, p=2):
         """The p-norm of self - other (broadcast)."""
+        if amp.on:
+            self, other = amp.cast('dist', self, other)
         return (self - other).norm(p)
 
     def softmax(self, dim=-1):
+        self = amp.cast('softmax', self) if amp.on else self
         self._float_only('softmax')
         axis = normalize_dim('softmax', dim, self.ndim)
         if self.array.size == 0:             # nothing to normalize: an empty result, as torch
@@ -1178,6 +1205,7 @@ class Tensor:
         return N.Softmax.apply(self, dim=axis)
 
     def log_softmax(self, dim=-1):
+        self = amp.cast('log_softmax', self) if amp.on else self
         self._float_only('log_softmax')
         axis = normalize_dim('log_softmax', dim, self.ndim)
         if self.array.size == 0:
@@ -1197,10 +1225,12 @@ class Tensor:
         return x, normalize_dim(op, dim, self.ndim)
 
     def cumsum(self, dim=None, *, dtype=None, axis=None):
+        self = amp.cast('cumsum', self) if amp.on and dtype is None else self
         x, axis = self._scan_input('cumsum', self._dim(dim, axis), dtype)
         return C.Cumsum.apply(x.reshape(1), dim=0).reshape(()) if self.ndim == 0 else C.Cumsum.apply(x, dim=axis)
 
     def cumprod(self, dim=None, *, dtype=None, axis=None):
+        self = amp.cast('cumprod', self) if amp.on and dtype is None else self
         x, axis = self._scan_input('cumprod', self._dim(dim, axis), dtype)
         return C.Cumprod.apply(x.reshape(1), dim=0).reshape(()) if self.ndim == 0 else C.Cumprod.apply(x, dim=axis)
 
@@ -1930,6 +1960,8 @@ class Tensor:
     # ------------------------------------------------------------ matmul
 
     def matmul(self, other):
+        if amp.on:                                  # autocast: the GEMM in bf16/fp16 (minitensor/amp.py)
+            self, other = amp.cast('matmul', self, other)
         other = self._operand(other, 'matmul')
         a, b = self.shape, other.shape
         if self.ndim == 0 or other.ndim == 0:

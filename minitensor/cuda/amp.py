@@ -3,7 +3,7 @@ from .. import amp as _amp
 
 
 class autocast(_amp.autocast):
-    """torch.cuda.amp.autocast(enabled=True, dtype=float16, cache_enabled=True): a no-op, as mt.amp.autocast."""
+    """torch.cuda.amp.autocast(enabled=True, dtype=float16, cache_enabled=True): mt.autocast('cuda', ...)."""
 
     def __init__(self, enabled=True, dtype=None, cache_enabled=True):
         super().__init__('cuda', dtype=dtype, enabled=enabled, cache_enabled=cache_enabled)

@@ -8,6 +8,7 @@ import numbers
 
 import numpy as np
 
+from .. import amp
 from .. import inplace as inplace_ops
 from ..ops import activation as A
 from ..ops import dispatch as D
@@ -26,6 +27,8 @@ from .functional_loss import (_reduction, binary_cross_entropy, binary_cross_ent
 
 def linear(input, weight, bias=None):
     """input @ weight.T + bias; weight is (out_features, in_features)."""
+    if amp.on:                                   # autocast: the GEMM in bf16/fp16 (minitensor/amp.py)
+        input, weight, bias = amp.cast('linear', input, weight, bias)
     if input.shape[-1] != weight.shape[1]:
         raise ValueError(f"linear: input of shape {input.shape} has {input.shape[-1]} features, "
                          f"but the weight of shape {weight.shape} expects {weight.shape[1]}")
@@ -115,6 +118,7 @@ def silu(input, inplace=False):
 
 def softplus(input, beta=1.0, threshold=20.0):
     """log(1 + exp(beta * input)) / beta, and input itself where beta * input > threshold."""
+    input = amp.cast('softplus', input) if amp.on else input
     return A.Softplus.apply(_activation_input('softplus', input), beta=beta, threshold=threshold)
 
 
@@ -212,6 +216,8 @@ def glu(input, dim=-1):
 
 def prelu(input, weight):
     """input where > 0, else weight * input; weight has 1 element or one per channel (dim 1)."""
+    if amp.on:
+        input, weight = amp.cast('prelu', input, weight)
     _activation_input('prelu', input)
     if not isinstance(weight, Tensor) or weight.ndim > 1:
         raise ValueError(f"prelu: weight must be a 0-d or 1-d tensor, got "
@@ -240,6 +246,8 @@ def log_softmax(input, dim=-1):
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Normalize over the last len(normalized_shape) dims, then scale and shift."""
+    if amp.on:
+        input, weight, bias = amp.cast('layer_norm', input, weight, bias)
     if isinstance(normalized_shape, numbers.Integral):
         normalized_shape = (normalized_shape,)
     normalized_shape = tuple(normalized_shape)
@@ -280,6 +288,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     one fused kernel each way for the causal case.
     """
     op = 'scaled_dot_product_attention'
+    if amp.on:
+        query, key, value, attn_mask = amp.cast(op, query, key, value, attn_mask)
     for name, t in (('query', query), ('key', key), ('value', value)):
         if not isinstance(t, Tensor):
             raise TypeError(f"{op}: {name} must be a Tensor, got {type(t).__name__}")

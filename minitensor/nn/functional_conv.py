@@ -5,7 +5,7 @@ unbatched inputs) and call the Functions in ops/conv.py, ops/pool.py and ops/nor
 """
 import numbers
 
-from .. import dtypes
+from .. import amp, dtypes
 from ..autograd import no_grad
 from ..ops import conv as C
 from ..ops import norm as NO
@@ -46,6 +46,8 @@ def _check_input(op, input, d, weight=None):
 # ---------------------------------------------------------------- convolution
 
 def _conv(op, d, input, weight, bias, stride, padding, dilation, groups):
+    if amp.on:                                   # autocast: conv1d/conv2d in bf16/fp16
+        input, weight, bias = amp.cast(op, input, weight, bias)
     x, unbatched = _check_input(op, input, d, weight)
     if weight.ndim != d + 2:
         raise RuntimeError(f"{op}: expected a {d + 2}-d weight (out_channels, in_channels/groups, "

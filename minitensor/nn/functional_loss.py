@@ -7,7 +7,7 @@ norm with a defined gradient at 0), so every input, weight and target gets its g
 """
 import numpy as np
 
-from .. import creation
+from .. import amp, creation
 from ..ops import loss as L
 from ..ops import nn as N
 from ..tensor import Tensor
@@ -106,6 +106,8 @@ def _weighted_nll(logp, t, weight, ignore_index, reduction, label_smoothing, out
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
              reduction='mean'):
     """Negative log-likelihood of log-probabilities: -weight[t] * input[i, t], torch's shapes."""
+    if amp.on:
+        input, weight = amp.cast('nll_loss', input, weight)
     reduction = _reduction('nll_loss', reduction, size_average, reduce)
     if not isinstance(target, Tensor) or target.dtype.kind not in 'iu':
         raise TypeError(f"nll_loss: expected an integer (long) target tensor, got "
@@ -121,6 +123,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
                   reduction='mean', label_smoothing=0.0):
     """Softmax cross-entropy from logits: class-index targets ((N, C) with (N,), or
     (N, C, d...) with (N, d...)) or class-probability targets of the input's shape."""
+    if amp.on:
+        input, target, weight = amp.cast('cross_entropy', input, target, weight)
     reduction = _reduction('cross_entropy', reduction, size_average, reduce)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
@@ -173,6 +177,8 @@ def _soft_cross_entropy(input, target, weight, reduction, label_smoothing):
 
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction='mean'):
     """-(y log p + (1 - y) log(1 - p)) for probabilities p in [0, 1]; logs clamped at -100."""
+    if amp.on:
+        input, target, weight = amp.cast('binary_cross_entropy', input, target, weight)
     reduction = _reduction('binary_cross_entropy', reduction, size_average, reduce)
     target = _as_tensor(target, input)
     _same_shape('binary_cross_entropy', input, target)
@@ -191,6 +197,9 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
                                      reduction='mean', pos_weight=None):
     """BCE of sigmoid(x) computed from the logits, stably:
     (1 - y) x + (1 + (pos_weight - 1) y) * log(1 + exp(-x))."""
+    if amp.on:
+        input, target, weight, pos_weight = amp.cast('binary_cross_entropy_with_logits', input, target,
+                                                     weight, pos_weight)
     reduction = _reduction('binary_cross_entropy_with_logits', reduction, size_average, reduce)
     target = _as_tensor(target, input)
     _same_shape('binary_cross_entropy_with_logits', input, target)
@@ -212,6 +221,8 @@ def kl_div(input, target, size_average=None, reduce=None, reduction='mean', log_
     input holds log-probabilities; log_target=True means target does too. 'batchmean'
     divides the sum by the batch size (the true KL divergence); 'mean' by every element.
     """
+    if amp.on:
+        input, target = amp.cast('kl_div', input, target)
     reduction = _reduction('kl_div', reduction, size_average, reduce,
                            allowed=_REDUCTIONS + ('batchmean',))
     target = _as_tensor(target, input)
@@ -231,6 +242,8 @@ def kl_div(input, target, size_average=None, reduce=None, reduction='mean', log_
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction='mean', weight=None):
     """|input - target| (broadcast), reduced."""
+    if amp.on:
+        input, target, weight = amp.cast('l1_loss', input, target, weight)
     reduction = _reduction('l1_loss', reduction, size_average, reduce)
     loss = (input - target).abs()
     return _reduce(loss * weight if weight is not None else loss, reduction)
@@ -238,6 +251,8 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction='mean', wei
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction='mean', weight=None):
     """(input - target)^2 (broadcast), reduced."""
+    if amp.on:
+        input, target, weight = amp.cast('mse_loss', input, target, weight)
     reduction = _reduction('mse_loss', reduction, size_average, reduce)
     diff = input - target
     loss = diff * diff
@@ -246,6 +261,8 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction='mean', we
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction='mean', beta=1.0):
     """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (plain L1 when beta is 0)."""
+    if amp.on:
+        input, target = amp.cast('smooth_l1_loss', input, target)
     reduction = _reduction('smooth_l1_loss', reduction, size_average, reduce)
     if beta < 0:
         raise RuntimeError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
@@ -259,6 +276,8 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction='mea
 
 def huber_loss(input, target, reduction='mean', delta=1.0, weight=None):
     """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta): smooth_l1 scaled by delta."""
+    if amp.on:
+        input, target, weight = amp.cast('huber_loss', input, target, weight)
     reduction = _reduction('huber_loss', reduction)
     if delta <= 0:
         raise RuntimeError(f"huber_loss: delta must be positive, got {delta}")
@@ -285,6 +304,8 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
 
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     """sum(x1/||x1|| * x2/||x2||) along dim (inputs broadcast), each norm at least eps, as torch."""
+    if amp.on:
+        x1, x2 = amp.cast('cosine_similarity', x1, x2)
     n1 = _norm(x1, 2, dim, True).clamp(min=eps)
     n2 = _norm(x2, 2, dim, True).clamp(min=eps)
     return ((x1 / n1) * (x2 / n2)).sum(dim)
