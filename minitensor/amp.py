@@ -251,8 +251,9 @@ class GradScaler:
 
     step() skips optimizer.step() when any gradient is inf or NaN; update() then
     multiplies the scale by backoff_factor, or by growth_factor after growth_interval
-    steps in a row without one. With device='cuda' and no GPU it disables itself with a
-    warning, as torch does.
+    steps in a row without one. The inf/NaN test stays on the device (one boolean per
+    optimizer) until step() reads it: one synchronization per step, as torch's. With
+    device='cuda' and no GPU it disables itself with a warning, as torch does.
     """
 
     def __init__(self, device='cuda', init_scale=2.0 ** 16, growth_factor=2.0, backoff_factor=0.5,
@@ -272,7 +273,7 @@ class GradScaler:
         self._backoff_factor = float(backoff_factor)
         self._growth_interval = int(growth_interval)
         self._growth_tracker = 0
-        self._per_optimizer = {}      # id(optimizer) -> {'stage': 'unscaled'|'stepped', 'found_inf': bool}
+        self._per_optimizer = {}      # id(optimizer) -> {'stage': 'unscaled'|'stepped', 'found_inf': ...}
 
     def is_enabled(self):
         return self._enabled
@@ -295,7 +296,7 @@ class GradScaler:
         if state['stage'] == 'stepped':
             raise RuntimeError("unscale_() is being called after step().")
         inv_scale = 1.0 / self._scale
-        found_inf = False
+        found_inf = False             # becomes a 0-d bool array on the gradients' device
         with no_grad():
             for group in optimizer.param_groups:
                 for p in group['params']:
@@ -303,7 +304,8 @@ class GradScaler:
                         continue
                     # a new tensor, never in place: a gradient array may be shared (engine rule)
                     p.grad = p.grad * inv_scale
-                    found_inf = found_inf or not bool(p.grad.isfinite().all())
+                    xp = p.grad.xp
+                    found_inf = xp.logical_or(found_inf, ~xp.isfinite(p.grad.array).all())
         state['stage'], state['found_inf'] = 'unscaled', found_inf
 
     def step(self, optimizer, *args, **kwargs):
@@ -318,6 +320,7 @@ class GradScaler:
         if state['stage'] == 'ready':
             self.unscale_(optimizer)
             state = self._per_optimizer[id(optimizer)]
+        state['found_inf'] = bool(state['found_inf'])          # the step's one synchronization
         out = None if state['found_inf'] else optimizer.step(*args, **kwargs)
         state['stage'] = 'stepped'
         return out
@@ -332,7 +335,7 @@ class GradScaler:
             if not self._per_optimizer:
                 raise RuntimeError("update: no inf checks were recorded prior to update(); call "
                                    "scaler.step(optimizer) (or unscale_) first")
-            if any(s['found_inf'] for s in self._per_optimizer.values()):
+            if any(bool(s['found_inf']) for s in self._per_optimizer.values()):
                 self._scale *= self._backoff_factor
                 self._growth_tracker = 0
             else:
