@@ -16,6 +16,7 @@ from typing import Optional
 
 from .errors import ConfigError
 from .models import GPTConfig
+from .precision import DTYPES
 from .settings import flags_of, setting
 
 MODEL_TYPES = ('bigram', 'gpt')
@@ -94,6 +95,10 @@ class TrainConfig:
     cuda_graph: bool = setting(True, "on the GPU, capture the training step once as a CUDA graph and "
                                      "replay it (--no-cuda-graph: eager steps, the readable reference; "
                                      "the same losses)")
+    dtype: str = setting('float32', "number format: float32; tf32 (as --tf32); bf16 (autocast to "
+                                    "bfloat16: GEMMs in bf16, softmax/norms/loss and the weights in "
+                                    "float32); fp16 (autocast to float16 with a GradScaler)",
+                         choices=DTYPES)
     sample_tokens: int = setting(500, "characters generated at the end of training (0: none)")
     progress: bool = setting(True, "a tqdm bar when tqdm is installed and stdout is a terminal "
                                    "(--no-progress: plain log lines)")
@@ -110,6 +115,8 @@ class TrainConfig:
         return self
 
     def _check(self):
+        if self.dtype not in DTYPES:
+            raise ConfigError(f"unknown dtype {self.dtype!r}: expected one of {', '.join(DTYPES)}", 'dtype')
         if self.model not in MODEL_TYPES:
             raise ConfigError(f"unknown model {self.model!r}: expected one of {', '.join(MODEL_TYPES)}", 'model')
         if self.model == 'gpt':

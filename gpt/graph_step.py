@@ -13,15 +13,18 @@ So a graphed run and an eager run (--no-cuda-graph) draw the same batches, masks
 learning rates, and give the same losses to float32 rounding (the embedding's
 backward sums rows with atomic adds, whose order differs from run to run).
 """
+from contextlib import nullcontext
+
 import minitensor as mt
 
 WARMUP_STEPS = 3      # eager steps before capture: kernels compiled, optimizer state made
 
 
-def step_body(model, optimizer, data, offsets, grad_clip):
+def step_body(model, optimizer, data, offsets, grad_clip, autocast=None):
     """One training step from batch offsets already on the device; returns the loss."""
     xb, yb = data.batch_at('train', offsets)                      # (B, T), (B, T)
-    _, loss = model(xb, yb)
+    with autocast or nullcontext():                               # --dtype bf16: its casts are captured too
+        _, loss = model(xb, yb)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     if grad_clip > 0:
@@ -40,14 +43,17 @@ def why_not_graphed(cfg, device, world_size):
         return "data-parallel steps all-reduce through NCCL between ranks, not captured here"
     if not mt.backends.fast_paths:
         return "fast paths are off (MINITENSOR_NO_FUSED=1): the portable kernels bake host values in"
+    if cfg.dtype == 'fp16':
+        return "--dtype fp16's GradScaler reads its inf/NaN check on the host every step"
     return None
 
 
 class GraphedStep:
     """Runs the step eagerly for WARMUP_STEPS steps, captures it, then replays it."""
 
-    def __init__(self, model, optimizer, data, grad_clip, log=print):
+    def __init__(self, model, optimizer, data, grad_clip, log=print, autocast=None):
         self.model, self.optimizer, self.data, self.grad_clip = model, optimizer, data, grad_clip
+        self.autocast = autocast            # --dtype bf16's mt.autocast (None: float32)
         self.log = log
         self.offsets = mt.zeros(data.batch_size, dtype=mt.int64, device=data.device)   # (B,) fixed input
         self.graph = None
@@ -64,7 +70,7 @@ class GraphedStep:
             self._capture()
         if self.graph is None:
             self.eager_steps += 1
-            return step_body(self.model, self.optimizer, self.data, self.offsets, self.grad_clip).detach()
+            return step_body(self.model, self.optimizer, self.data, self.offsets, self.grad_clip, self.autocast).detach()
         self.graph.replay()
         return self.loss
 
@@ -72,7 +78,7 @@ class GraphedStep:
         graph = mt.cuda.CUDAGraph()
         try:
             with mt.cuda.graph(graph, capture_error_mode='relaxed'):
-                loss = step_body(self.model, self.optimizer, self.data, self.offsets, self.grad_clip)
+                loss = step_body(self.model, self.optimizer, self.data, self.offsets, self.grad_clip, self.autocast)
         except Exception as e:       # anything the capture refuses: train eagerly, say why once
             self.failed = f"{type(e).__name__}: {e}"
             self.optimizer.zero_grad(set_to_none=True)     # gradients the capture bound hold nothing

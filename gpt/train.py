@@ -17,6 +17,7 @@ import math
 import signal
 import sys
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -25,7 +26,7 @@ import minitensor as mt
 from minitensor import backend
 
 from . import checkpoint as ckpt_io
-from . import stopping
+from . import precision, stopping
 from .clock import RunClock
 from .config import ARCHITECTURE_FIELDS, PRESETS, TrainConfig, default_preset, flag_of, preset
 from .data import CharTokenizer, FixedBatches, TextBatches, load_text
@@ -60,7 +61,7 @@ def learning_rate_at(step, cfg):
     return mt.optim.get_cosine_schedule(step, cfg.learning_rate, cfg.warmup_iters, decay_iters, cfg.min_lr)
 
 
-def estimate_loss(model, data, eval_iters, seed):
+def estimate_loss(model, data, eval_iters, seed, autocast=None):
     """Mean loss over eval_iters batches of each split, in eval mode; one host sync.
 
     The batches come from their own generator, seeded the same way at every eval: each
@@ -76,7 +77,8 @@ def estimate_loss(model, data, eval_iters, seed):
             total = None
             for _ in range(eval_iters):
                 x, y = data.get_batch(split, generator)
-                _, loss = model(x, y)
+                with autocast or nullcontext():               # --dtype bf16/fp16: as trained
+                    _, loss = model(x, y)
                 total = loss if total is None else total + loss     # stays on the device
             means.append(total / eval_iters)
     model.train(was_training)
@@ -185,13 +187,14 @@ class Trainer:
         self.world_size = world_size
         self.state = LoopState(step=start_step, best_val=best_val, lr=learning_rate_at(start_step, cfg),
                                interval_start=time.perf_counter())
+        self.autocast, self.scaler = precision.autocast(cfg), precision.grad_scaler(cfg)   # --dtype
         self.graphed = None                 # the CUDA-graph step, when the step can be captured
 
     def use_cuda_graph(self, log):
         """Replay the step as a CUDA graph where it can be captured; one log line either way."""
         reason = why_not_graphed(self.cfg, self.data.device, self.world_size)
         if reason is None:
-            self.graphed = GraphedStep(self.model, self.optimizer, self.data, self.cfg.grad_clip, log)
+            self.graphed = GraphedStep(self.model, self.optimizer, self.data, self.cfg.grad_clip, log, self.autocast)
             log(f"CUDA graph: on (eager warm-up for {WARMUP_STEPS} steps, then one capture; "
                 f"--no-cuda-graph trains eagerly)")
         elif self.cfg.cuda_graph:
@@ -206,12 +209,15 @@ class Trainer:
             loss = self.graphed()                                 # a replay (after warm-up and capture)
         else:
             xb, yb = self.data.get_batch('train')                 # (B, T), (B, T)
-            _, loss = self.model(xb, yb)
+            with self.autocast:                                   # --dtype bf16/fp16: forward and loss
+                _, loss = self.model(xb, yb)
             self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            self.scaler.scale(loss).backward()                    # the scaler: fp16 only, else a no-op
             if cfg.grad_clip > 0:
+                self.scaler.unscale_(self.optimizer)
                 mt.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
-            self.optimizer.step()
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
         s.step += 1
         s.lr = lr
         s.loss_sum = loss.detach() if s.loss_sum is None else s.loss_sum + loss.detach()   # no sync
@@ -245,7 +251,7 @@ class Trainer:
             self.check_target(final)
         else:
             s.losses = estimate_loss(self.raw_model, self.data, self.cfg.eval_iters,
-                                     seed=seed_of(self.cfg.seed + 1))
+                                     seed=seed_of(self.cfg.seed + 1), autocast=self.autocast)
             s.best_val = min(s.best_val, s.losses['val'])
             self.progress.write(f"step {s.step}: train loss {s.losses['train']:.4f}, val loss "
                                 f"{s.losses['val']:.4f}")
@@ -341,8 +347,7 @@ def set_up(cfg, checkpoint, clock=None):
     except (ValueError, RuntimeError) as e:
         raise UserError(f"{e} (--device)") from None
     mark('device')                                          # on the GPU: CuPy's import, the CUDA context
-    if cfg.tf32:
-        mt.backends.allow_tf32 = True
+    precision.configure(cfg)                                # --dtype tf32 / --tf32
     mt.manual_seed(seed_of(cfg.seed))
     text = load_text(cfg.data)
     if checkpoint is not None:
