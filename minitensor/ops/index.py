@@ -21,6 +21,7 @@ import numpy as np
 from .. import autograd
 from ..autograd import Function
 from ..backend import get_xp, index_add_rows, scatter_add, xp_of
+from ..dtypes import compute_dtype
 
 
 class TorchIndex(NamedTuple):
@@ -270,11 +271,12 @@ class GetItem(Function):
 
     def backward(self, g):
         xp, ix = xp_of(g), (self.saved if self.saved else self.index)
+        dtype, g = g.dtype, g.astype(compute_dtype(g.dtype), copy=False)   # 16-bit: sums in float32
         if (ix.advanced is not None and not ix.basic and len(ix.advanced) == 1 and ix.advanced[0].ndim == 1
                 and ix.advanced[0].dtype.kind in 'iu'):
             # embedding lookup of rows: the sort/reduceat (CPU) or atomic (GPU) path
-            return index_add_rows(self.shape[0], ix.advanced[0], g)
-        return index_add(xp.zeros(self.shape, dtype=g.dtype), ix, g)
+            return index_add_rows(self.shape[0], ix.advanced[0], g).astype(dtype, copy=False)
+        return index_add(xp.zeros(self.shape, dtype=g.dtype), ix, g).astype(dtype, copy=False)
 
 
 class Embedding(Function):
@@ -291,7 +293,11 @@ class Embedding(Function):
     def backward(self, g):                       # rows picked k times get k contributions
         (idx,) = self.saved
         flat_idx = idx.reshape(-1)
+        # 16-bit gradients sum in float32: rows picked often would lose digits (and CuPy has
+        # no bfloat16 atomic add)
+        g16 = g.dtype
+        g = g.astype(compute_dtype(g16), copy=False)
         grad = index_add_rows(self.num_rows, flat_idx, g.reshape(flat_idx.size, -1))
         if self.padding_idx is not None:
             grad[self.padding_idx] = 0
-        return grad
+        return grad.astype(g16, copy=False)

@@ -3,6 +3,8 @@
 For out = a @ b:   dL/da = g @ b^T,   dL/db = a^T @ g,
 then each is summed over the batch dims it was broadcast along (unbroadcast).
 """
+import numpy as np
+
 from .. import cuda
 from ..autograd import Function
 from ..cuda.blas import matmul, sum_leading
@@ -79,7 +81,11 @@ class Linear(Function):
         g2 = g.reshape(rows, n_out)               # (rows, out)
         gx = matmul(g2, weight, self.fused).reshape(x.shape) if self.needs_grad[0] else None
         gw = matmul(g2.T, x.reshape(rows, n_in), self.fused) if self.needs_grad[1] else None
-        gb = sum_leading(g2, 1, self.fused) if self.has_bias and self.needs_grad[2] else None
+        gb = None
+        if self.has_bias and self.needs_grad[2]:
+            # a 16-bit (GPU) gradient's column sums accumulate in float32, as its GEMMs do
+            gb = (sum_leading(g2, 1, self.fused) if g2.itemsize > 2 else
+                  g2.sum(axis=0, dtype=np.float32).astype(g2.dtype))
         return gx, gw, gb
 
 
