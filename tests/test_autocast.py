@@ -230,3 +230,49 @@ def test_state_queries_exist_under_torchs_names():
     with warnings.catch_warnings():
         warnings.simplefilter('error')
         assert mt.amp.is_autocast_available('cuda') and mt.get_autocast_cpu_dtype() is mt.bfloat16
+
+
+def _fp16_training(L, steps=12):
+    """A tiny MLP under float16 autocast with a GradScaler whose first scale overflows the
+    float16 gradients: (scale, loss, weights) per step."""
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((16, 8)).astype(np.float32)
+    y = rng.integers(0, 4, 16)
+    w1 = L.nn.Parameter(L.tensor((rng.standard_normal((32, 8)) * 0.3).astype(np.float32)))
+    w2 = L.nn.Parameter(L.tensor((rng.standard_normal((4, 32)) * 0.3).astype(np.float32)))
+    opt = L.optim.SGD([w1, w2], lr=0.1)
+    scaler = L.amp.GradScaler('cpu', init_scale=2.0 ** 24, growth_interval=4)
+    history = []
+    for _ in range(steps):
+        with L.autocast('cpu', dtype=L.float16):
+            loss = F(L).cross_entropy(F(L).linear(F(L).relu(F(L).linear(L.tensor(x), w1)), w2), L.tensor(y))
+        opt.zero_grad()
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+        history.append((scaler.get_scale(), loss.item(), w1.detach().numpy().copy()))
+    return history
+
+
+def test_fp16_autocast_with_grad_scaler_matches_torch():
+    """fp16 gradients overflow at scale 2**24 (steps skipped, scale halved) until they fit; the
+    scale trajectory is torch's and the weights follow torch's to float16 accuracy."""
+    ours, theirs = _fp16_training(mt), _fp16_training(torch)
+    assert [s for s, _, _ in ours] == [s for s, _, _ in theirs]
+    assert ours[0][0] < 2.0 ** 24                                   # the first step was skipped
+    for (_, l1, w1), (_, l2, w2) in zip(ours, theirs):
+        assert abs(l1 - l2) < 2 ** -9 * abs(l2) + 1e-3
+        np.testing.assert_allclose(w1, w2, rtol=2 ** -8, atol=2 ** -10)
+
+
+def test_grad_scaler_keeps_the_inf_check_on_the_device_until_step():
+    p = mt.nn.Parameter(mt.ones(3))
+    opt = mt.optim.SGD([p], lr=0.1)
+    scaler = mt.amp.GradScaler('cpu')
+    scaler.scale((p * float('inf')).sum()).backward()
+    scaler.unscale_(opt)
+    found = scaler._per_optimizer[id(opt)]['found_inf']
+    assert type(found) is not bool and found.shape == () and bool(found)   # the backend's, not Python's yet
+    scaler.step(opt)
+    scaler.update()
+    assert p.tolist() == [1.0, 1.0, 1.0] and scaler.get_scale() == 2.0 ** 15

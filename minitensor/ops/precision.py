@@ -51,8 +51,8 @@ def _wrap(cls, on_gpu):
     forward, backward = cls.forward, cls.backward
 
     def forward32(self, *arrays, **options):
-        for a in arrays:
-            if _low_precision(a) and (on_gpu or not is_gpu(a)):
+        for a in arrays:                       # inlined: this loop runs for every op
+            if a is not None and a.dtype.itemsize == 2 and a.dtype in LOW_PRECISION and (on_gpu or not is_gpu(a)):
                 break
         else:                                  # no 16-bit input: the plain Function
             return forward(self, *arrays, **options)
