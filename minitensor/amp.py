@@ -51,7 +51,8 @@ FP32 = {
                            'log1p', 'reciprocal', 'rsqrt', 'sinh', 'tan', 'pow', 'softplus',
                            'layer_norm', 'rms_norm', 'group_norm', 'norm', 'cosine_similarity', 'dist',
                            'pdist', 'renorm', 'logsumexp', 'softmax', 'log_softmax', 'cumprod',
-                           'cumsum', 'sum', 'vector_norm', 'matrix_norm', 'interpolate'},
+                           'cumsum', 'sum', 'vector_norm', 'matrix_norm', 'interpolate', 'normalize',
+                           'softmin'},
     'cpu': _FP32_LOSSES | {'binary_cross_entropy', 'trace', 'inverse', 'pinverse', 'cholesky'},
 }
 PROMOTE = {'addcdiv', 'addcmul', 'atan2', 'bilinear', 'cross', 'dot', 'vdot', 'index_put',

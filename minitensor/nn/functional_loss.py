@@ -297,6 +297,7 @@ def _norm(x, p, dim, keepdim):
 
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     """input / max(||input||_p, eps) along dim."""
+    input = amp.cast('normalize', input) if amp.on else input
     if out is not None:
         raise TypeError("normalize: out= is not supported; use the returned tensor")
     return input / _norm(input, p, dim, True).clamp(min=eps)
