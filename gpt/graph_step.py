@@ -70,7 +70,8 @@ class GraphedStep:
             self._capture()
         if self.graph is None:
             self.eager_steps += 1
-            return step_body(self.model, self.optimizer, self.data, self.offsets, self.grad_clip, self.autocast).detach()
+            loss = step_body(self.model, self.optimizer, self.data, self.offsets, self.grad_clip, self.autocast)
+            return loss.detach()
         self.graph.replay()
         return self.loss
 

@@ -130,7 +130,8 @@ def test_a_linear_model_under_autocast_keeps_fp32_master_weights_and_grads():
     """bf16 GEMMs, fp32 loss, fp32 gradients on the fp32 parameters; values as torch's."""
     rng = np.random.default_rng(1)
     x = rng.standard_normal((8, 16)).astype(np.float32)
-    w1, w2 = (rng.standard_normal((32, 16)) * 0.2).astype(np.float32), (rng.standard_normal((5, 32)) * 0.2).astype(np.float32)
+    w1 = (rng.standard_normal((32, 16)) * 0.2).astype(np.float32)
+    w2 = (rng.standard_normal((5, 32)) * 0.2).astype(np.float32)
     y = rng.integers(0, 5, 8)
     results = []
     for L in (mt, torch):
