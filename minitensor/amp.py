@@ -41,19 +41,20 @@ LOWER = {
                           'rnn_tanh_cell', 'rnn_relu_cell'},
     'cpu': _LOWER_BOTH,
 }
-_FP32_LOSSES = {'cross_entropy', 'nll_loss', 'mse_loss', 'l1_loss', 'smooth_l1_loss', 'huber_loss',
+# float32 on both device types: the losses, prod and cdist
+_FP32_BOTH = {'cross_entropy', 'nll_loss', 'mse_loss', 'l1_loss', 'smooth_l1_loss', 'huber_loss',
                 'kl_div', 'binary_cross_entropy_with_logits', 'poisson_nll_loss',
                 'cosine_embedding_loss', 'hinge_embedding_loss', 'margin_ranking_loss',
                 'multilabel_margin_loss', 'soft_margin_loss', 'triplet_margin_loss',
                 'multi_margin_loss', 'cdist', 'prod'}
 FP32 = {
-    'gpu': _FP32_LOSSES | {'acos', 'asin', 'cosh', 'erfinv', 'exp', 'expm1', 'log', 'log10', 'log2',
+    'gpu': _FP32_BOTH | {'acos', 'asin', 'cosh', 'erfinv', 'exp', 'expm1', 'log', 'log10', 'log2',
                            'log1p', 'reciprocal', 'rsqrt', 'sinh', 'tan', 'pow', 'softplus',
                            'layer_norm', 'rms_norm', 'group_norm', 'norm', 'cosine_similarity', 'dist',
                            'pdist', 'renorm', 'logsumexp', 'softmax', 'log_softmax', 'cumprod',
                            'cumsum', 'sum', 'vector_norm', 'matrix_norm', 'interpolate', 'normalize',
                            'softmin'},
-    'cpu': _FP32_LOSSES | {'binary_cross_entropy', 'trace', 'inverse', 'pinverse', 'cholesky'},
+    'cpu': _FP32_BOTH | {'binary_cross_entropy', 'trace', 'inverse', 'pinverse', 'cholesky'},
 }
 PROMOTE = {'addcdiv', 'addcmul', 'atan2', 'bilinear', 'cross', 'dot', 'vdot', 'index_put',
            'tensordot', 'scatter_add', 'cat', 'stack', 'index_copy'}
