@@ -197,8 +197,9 @@ def standard_normal(shape, dtype, device, generator=None, mean=0.0, std=1.0):
     gen = resolve(generator)
     if device == 'cpu':
         return cpu_normal(gen, tuple(shape), _np_float(dtype), mean, std).astype(dtype, copy=False)
-    draw = gen.for_device(device).standard_normal(shape, dtype=dtype)
-    return draw if (std == 1.0 and mean == 0.0) else draw * std + mean
+    # CuPy draws float32/float64 only: 16-bit floats are float32 draws rounded once
+    draw = gen.for_device(device).standard_normal(shape, dtype=dtypes.compute_dtype(np.dtype(dtype)))
+    return (draw if (std == 1.0 and mean == 0.0) else draw * std + mean).astype(dtype, copy=False)
 
 
 def uniform(shape, dtype, device, generator=None, low=0.0, high=1.0):
@@ -212,8 +213,8 @@ def uniform(shape, dtype, device, generator=None, low=0.0, high=1.0):
             lo, hi = npdt(low), npdt(high)
             u = u * (hi - lo) + lo
         return u.astype(dtype, copy=False)
-    draw = gen.for_device(device).random_sample(shape, dtype=dtype)
-    return draw if (low == 0.0 and high == 1.0) else draw * (high - low) + low
+    draw = gen.for_device(device).random_sample(shape, dtype=dtypes.compute_dtype(np.dtype(dtype)))
+    return (draw if (low == 0.0 and high == 1.0) else draw * (high - low) + low).astype(dtype, copy=False)
 
 
 def bernoulli(shape, p, device, generator=None):
