@@ -11,6 +11,7 @@ need, ctypes ships with Python, and it binds exactly the libcublas CuPy already
 loaded (no second copy, no new dependency on the GPU machines).
 """
 import ctypes
+import threading
 
 import numpy as np
 
@@ -25,6 +26,7 @@ WORKSPACE_BYTES = 32 << 20      # cuBLAS asks for up to 32 MiB on Hopper
 
 _lib = None
 _handles = {}        # device id -> (handle, workspace array)
+_lock = threading.Lock()   # one handle: a call sets its stream and workspace, then runs, alone
 
 
 def _library():
@@ -51,7 +53,7 @@ def prepare():
     """Fetch (outside any capture) the current device's handle and workspace."""
     cp = cupy_module()
     dev = cp.cuda.runtime.getDevice()
-    if dev not in _handles:
+    if dev not in _handles:         # (a race here makes a second workspace: harmless)
         handle = cp.cuda.device.get_cublas_handle()      # CuPy's, created on first use
         workspace = cp.empty(WORKSPACE_BYTES, dtype=np.uint8)
         _handles[dev] = (handle, workspace)
@@ -79,9 +81,10 @@ def gemm_strided_batched(trans_a, trans_b, m, n, k, a_ptr, a_type, lda, stride_a
     """C = A' B' for `batch` column-major matrices (cublasGemmStridedBatchedEx, alpha 1, beta 0)."""
     scalar = np.float64 if compute == COMPUTE_64F else np.float32
     one, zero = np.ones(1, scalar), np.zeros(1, scalar)
-    handle = _bound_handle()
-    _check(_library().cublasGemmStridedBatchedEx(
-        handle, int(trans_a), int(trans_b), m, n, k, one.ctypes.data,
-        a_ptr, a_type, lda, stride_a, b_ptr, b_type, ldb, stride_b,
-        zero.ctypes.data, c_ptr, c_type, ldc, stride_c, batch, compute, GEMM_DEFAULT),
-        'GemmStridedBatchedEx')
+    with _lock:      # threads (the kernel warm-up) share CuPy's handle, which is not thread-safe
+        handle = _bound_handle()
+        _check(_library().cublasGemmStridedBatchedEx(
+            handle, int(trans_a), int(trans_b), m, n, k, one.ctypes.data,
+            a_ptr, a_type, lda, stride_a, b_ptr, b_type, ldb, stride_b,
+            zero.ctypes.data, c_ptr, c_type, ldc, stride_c, batch, compute, GEMM_DEFAULT),
+            'GemmStridedBatchedEx')

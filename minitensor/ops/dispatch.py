@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import cuda
 from .. import random as mt_random
+from ..backend import backends
 from ..cuda import flash_attention as flash
 from ..random_hash import dropout_keys, next_seed
 from ..tensor import Tensor
@@ -66,7 +67,18 @@ def dropout(x, p, generator=None):
 #                     mask + softmax + dropout (CausalSoftmax), cuBLAS @ v. Materialises
 #                     (..., T, T) but its GEMMs run on cuBLAS; kept to compare against.
 # Neither applies (masks, GQA broadcasting, float64, CPU, fast paths off): the lecture's lines.
-ATTENTION_KERNEL = os.environ.get('MINITENSOR_ATTENTION', 'flash')
+# 'auto' (the default) takes the faster of the two as measured on an H200 (B=64, nh=6, T=256,
+# hd=64, dropout 0.2, forward+backward; benchmarks/attention.py): flash for float32 (0.96 vs
+# 0.98 ms, a quarter of the memory) and for the half types (the only fused path for them),
+# causal_softmax under TF32, whose cuBLAS GEMMs beat the flash kernel's wmma tiles
+# (0.74 vs 1.06 ms).
+ATTENTION_KERNEL = os.environ.get('MINITENSOR_ATTENTION', 'auto')
+
+
+def _attention_kernel(q):
+    if ATTENTION_KERNEL != 'auto':
+        return ATTENTION_KERNEL
+    return 'causal_softmax' if q.dtype == np.float32 and backends.allow_tf32 else 'flash'
 
 
 def scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal, scale, generator=None):
@@ -80,7 +92,8 @@ def scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal, scale
     Portable: the lecture's lines.
     """
     L, S = q.shape[-2], k.shape[-2]
-    if (ATTENTION_KERNEL == 'flash' and attn_mask is None and dropout_p < 1
+    kernel = _attention_kernel(q.array)
+    if (kernel == 'flash' and attn_mask is None and dropout_p < 1
             and flash.takes(q.array, k.array, v.array)):
         keys = step_dropout_keys(generator, dropout_p) if dropout_p else (0, 0, 0)
         return FlashAttention.apply(q, k, v, scale=scale, causal=bool(is_causal), dropout_p=dropout_p,

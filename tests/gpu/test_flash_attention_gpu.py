@@ -417,3 +417,18 @@ def test_dropout_index_range_is_checked_as_keep_masks():
     with pytest.raises(ValueError, match='2\\*\\*32'):
         flash._check_index_range(70000, 256, 256, 0.1)
     flash._check_index_range(70000, 256, 256, 0.0)          # no dropout: no hash index
+
+
+def test_auto_choice_takes_the_faster_kernel_per_precision():
+    """'auto': flash for float32 and the half types, CausalSoftmax's cuBLAS GEMMs under TF32."""
+    x = mt.tensor(randn(np.random.default_rng(1), 2, 3, 16, 16), device='gpu', requires_grad=True)
+    dispatch.ATTENTION_KERNEL = 'auto'
+    try:
+        assert ('FlashAttention', True) in grad_fn_names(F.scaled_dot_product_attention(x, x, x, is_causal=True))
+        mt.backends.allow_tf32 = True
+        assert ('CausalSoftmax', True) in grad_fn_names(F.scaled_dot_product_attention(x, x, x, is_causal=True))
+        h = x.detach().to(mt.float16).requires_grad_(True)
+        assert ('FlashAttention', True) in grad_fn_names(F.scaled_dot_product_attention(h, h, h, is_causal=True))
+    finally:
+        mt.backends.allow_tf32 = False
+        dispatch.ATTENTION_KERNEL = 'auto'
