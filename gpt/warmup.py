@@ -101,13 +101,17 @@ def compile_step_kernels(cfg, vocab_size, device, log=print):
     if device != 'gpu':
         return 0.0
     start = time.perf_counter()
-    pieces = [attention_piece, block_piece, head_piece, optimizer_piece, data_piece]
+    pieces = [attention_piece, block_piece, head_piece, data_piece]
     with ThreadPoolExecutor(len(pieces)) as pool:
         futures = [pool.submit(piece, cfg, vocab_size, device, mt.Generator().manual_seed(i))
                    for i, piece in enumerate(pieces)]      # a generator each: they are not thread-safe
         for future in futures:
             future.result()
+    # after the others, not beside them: the optimizer steps under no_grad, and grad mode is
+    # process-wide here, so a backward in another thread would find it off
+    optimizer_piece(cfg, vocab_size, device, mt.Generator().manual_seed(len(pieces)))
     mt.cuda.synchronize()
     seconds = time.perf_counter() - start
-    log(f"kernels: compiled from {len(pieces)} threads in {seconds:.1f} s (cached on disk for later runs)")
+    log(f"kernels: compiled from {len(pieces)} threads, then the optimizer's, in {seconds:.1f} s "
+        f"(cached on disk for later runs)")
     return seconds
