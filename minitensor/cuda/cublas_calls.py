@@ -25,8 +25,9 @@ GEMM_DEFAULT = -1
 WORKSPACE_BYTES = 32 << 20      # cuBLAS asks for up to 32 MiB on Hopper
 
 _lib = None
-_handles = {}        # device id -> (handle, workspace array)
-_lock = threading.Lock()   # one handle: a call sets its stream and workspace, then runs, alone
+_workspaces = {}               # device id -> our workspace (a CuPy array kept alive here)
+_thread = threading.local()    # .handles: device id -> CuPy's handle of THIS thread
+_lock = threading.RLock()      # a call sets stream and workspace, then runs, alone
 
 
 def _library():
@@ -50,15 +51,23 @@ def _library():
 
 
 def prepare():
-    """Fetch (outside any capture) the current device's handle and workspace."""
+    """(handle, workspace) of the current thread and device, fetched outside any capture.
+
+    CuPy keeps one cuBLAS handle per thread and destroys it when the thread ends, so the
+    handle is cached per thread too: a handle cached from a finished thread (the kernel
+    warm-up's) would be a destroyed one."""
     cp = cupy_module()
     dev = cp.cuda.runtime.getDevice()
-    if dev not in _handles:         # (a race here makes a second workspace: harmless)
-        handle = cp.cuda.device.get_cublas_handle()      # CuPy's, created on first use
-        workspace = cp.empty(WORKSPACE_BYTES, dtype=np.uint8)
-        _handles[dev] = (handle, workspace)
+    handles = getattr(_thread, 'handles', None)
+    if handles is None:
+        handles = _thread.handles = {}
+    if dev not in handles:
+        handles[dev] = cp.cuda.device.get_cublas_handle()     # CuPy's, for this thread
         _library()
-    return _handles[dev]
+    with _lock:
+        if dev not in _workspaces:
+            _workspaces[dev] = cp.empty(WORKSPACE_BYTES, dtype=np.uint8)
+    return handles[dev], _workspaces[dev]
 
 
 def _check(status, what):
