@@ -29,9 +29,9 @@ TRAIN_FRACTION = 0.9            # gpt.data's split
 
 # gpt.config's `speedrun` preset (tests/test_speedrun_tools.py checks that they agree)
 RECIPE = dict(batch_size=64, block_size=256, n_embd=384, n_head=6, n_layer=6, dropout=0.2, init='normal',
-              max_iters=5000, learning_rate=1e-3, warmup_iters=100, lr_decay_iters=None, min_lr=1e-4,
-              weight_decay=0.1, beta1=0.9, beta2=0.99, grad_clip=1.0, eval_interval=100, eval_iters=100,
-              eval_batch_size=64, check_iters=10, target_val=1.5, target_margin=0.03, log_interval=50, seed=1337)
+              max_iters=5000, learning_rate=1e-3, warmup_iters=100, lr_decay_iters=1500, min_lr=1e-4,
+              weight_decay=0.1, beta1=0.9, beta2=0.99, grad_clip=1.0, eval_interval=50, eval_iters=100,
+              eval_batch_size=64, check_iters=10, target_val=1.5, target_margin=0.02, log_interval=50, seed=1337)
 
 
 def parse_args(argv=None):

@@ -68,18 +68,21 @@ def head_piece(cfg, vocab_size, device, generator):
 
 
 def optimizer_piece(cfg, vocab_size, device, generator):
-    """Gradient clipping and AdamW, eager and with the step values a CUDA graph reads from the device."""
+    """Gradient clipping and AdamW, as the step runs them (under no_grad: see compile_step_kernels)."""
     params = _params((8, 4), (4,), device=device)
     for p in params:
         p.grad = mt.full(p.shape, 0.01, device=device)
     opt = mt.optim.AdamW([{'params': params[:1], 'weight_decay': 0.1}, {'params': params[1:], 'weight_decay': 0.0}])
     mt.nn.utils.clip_grad_norm_(params, 1.0)
     opt.step()
+
+
+def capture_piece(cfg, vocab_size, device, generator):
+    """The kernels' variants that read their step values from a device slot (CUDA-graph capture)."""
     cp = backend.cupy_module()
-    for p in params:        # the capture's variants of the kernels
-        state = opt.state[p]
-        cuda.adam_update(p.array, p.grad.array, state['exp_avg'], state['exp_avg_sq'],
-                         cp.ones(3, dtype=p.array.dtype), 0.9, 0.99, 1e-8, 0.1, True)
+    p, g, m, v = (cp.full((8, 4), 0.01, dtype=np.float32) for _ in range(4))
+    cuda.adam_update(p, g, m, v, cp.ones(3, dtype=np.float32), 0.9, 0.99, 1e-8, 0.1, True)
+    cuda.sum_of_squares([g, p])
     keys = cp.zeros(3, dtype=np.uint32)
     x = cp.ones((4, 8, 8), dtype=np.float32)
     cuda.hash_dropout(x, 0.5, keys)
@@ -101,7 +104,7 @@ def compile_step_kernels(cfg, vocab_size, device, log=print):
     if device != 'gpu':
         return 0.0
     start = time.perf_counter()
-    pieces = [attention_piece, block_piece, head_piece, data_piece]
+    pieces = [attention_piece, block_piece, head_piece, data_piece, capture_piece]
     with ThreadPoolExecutor(len(pieces)) as pool:
         futures = [pool.submit(piece, cfg, vocab_size, device, mt.Generator().manual_seed(i))
                    for i, piece in enumerate(pieces)]      # a generator each: they are not thread-safe

@@ -3,10 +3,10 @@
 Portable references: ops/nn.py HashDropout, ops/elementwise.py ReLU, optim/adam.py
 Adam._update (same operations in the same order, in the parameter's dtype).
 """
-import functools
+import numpy as np
 
 from ..backend import cupy_module
-from .common import elementwise_kernel, key_args, on_device
+from .common import elementwise_kernel, key_args, on_device, raw_kernel
 
 _DROPOUT = ('T x, uint32 k1, uint32 k2, uint32 thr, T scale', 'T y',
             'y = mt_keep((unsigned int)i, k1, k2, thr) ? (T)((float)x * (float)scale) : (T)0.0f',
@@ -76,13 +76,51 @@ def adam_update(p, grad, m, v, hyper, beta1, beta2, eps, weight_decay, decoupled
                                t(step_size), t(sqrt_bc2), t(eps), p, m, v)
 
 
-@functools.lru_cache(maxsize=None)
-def _sum_of_squares_kernel():
-    return cupy_module().ReductionKernel('T x', 'float32 y', '(float)x * (float)x', 'a + b', 'y = a', '0',
-                                         'mt_sum_of_squares')
+_SQUARES_PARTIAL = r'''
+extern "C" __global__ void sum_squares_partial(const float* __restrict__ x, long long n,
+                                               float* __restrict__ partial) {
+    // each block sums the squares of a grid-strided share of x: one float per block
+    float s = 0.f;
+    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < n;
+         i += (long long)gridDim.x * blockDim.x)
+        s += x[i] * x[i];
+    __shared__ float warp_sums[32];
+    s = mt_warp_sum(s);
+    if ((threadIdx.x & 31) == 0) warp_sums[threadIdx.x >> 5] = s;
+    __syncthreads();
+    if (threadIdx.x < 32) {
+        s = threadIdx.x < (blockDim.x >> 5) ? warp_sums[threadIdx.x] : 0.f;
+        s = mt_warp_sum(s);
+        if (threadIdx.x == 0) partial[blockIdx.x] = s;
+    }
+}
+extern "C" __global__ void sum_squares_total(const float* __restrict__ partial, int blocks,
+                                             float* __restrict__ total) {
+    // one warp adds the blocks' sums in a fixed order (the same total every run) into *total
+    float s = 0.f;
+    for (int i = threadIdx.x; i < blocks; i += 32) s += partial[i];
+    s = mt_warp_sum(s);
+    if (threadIdx.x == 0) total[0] += s;
+}
+'''
+_SQUARES_BLOCKS, _SQUARES_THREADS = 264, 256     # two blocks per SM of an H100/H200
 
 
-def sum_of_squares(x):
-    """sum(x * x) accumulated in float32, as a 0-d array: one reduction, no temporary, and no
-    cuBLAS dot (CuPy's refuses CUDA-graph capture)."""
-    return _sum_of_squares_kernel()(x)
+def sum_of_squares(arrays):
+    """sum over the arrays of sum(x * x), as a 0-d float32 array: the squared global norm of
+    gradient clipping. Two small kernels per array, many blocks wide; deterministic (fixed
+    order, no atomics); no cuBLAS dot (CuPy's refuses CUDA-graph capture) and no CUB
+    reduction (slow to compile cold; CuPy's plain one runs a full sum in one block)."""
+    cp = cupy_module()
+    total = cp.zeros((), dtype=np.float32)
+    partial = cp.empty(_SQUARES_BLOCKS, dtype=np.float32)
+    first = raw_kernel(_SQUARES_PARTIAL, 'sum_squares_partial')
+    second = raw_kernel(_SQUARES_PARTIAL, 'sum_squares_total')
+    for x in arrays:
+        x = cp.ascontiguousarray(x)
+        if x.size == 0:
+            continue
+        blocks = min(_SQUARES_BLOCKS, -(-x.size // _SQUARES_THREADS))
+        first((blocks,), (_SQUARES_THREADS,), (x, np.int64(x.size), partial))
+        second((1,), (32,), (partial, np.int32(blocks), total))
+    return total

@@ -42,7 +42,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
         # one reduction per gradient, no temporary the size of the gradient (on the GPU
         # our own kernel: CuPy's cuBLAS dot cannot be captured in a CUDA graph)
         if all(cuda.fusable(g) for g in wide):
-            total = xp.sqrt(sum(cuda.sum_of_squares(g) for g in wide))
+            total = xp.sqrt(cuda.sum_of_squares(wide))
         else:
             total = xp.sqrt(sum(xp.dot(g.ravel(), g.ravel()) for g in wide))
     else:

@@ -9,7 +9,7 @@ import pytest
 
 import minitensor as mt
 import minitensor.nn.functional as F
-from minitensor import backend
+from minitensor import backend, cuda
 from minitensor.cuda import blas
 
 pytestmark = pytest.mark.skipif(not mt.gpu_available(), reason="needs CuPy and a CUDA GPU")
@@ -203,3 +203,14 @@ def test_sum_leading_falls_back_for_strided_and_integer_arrays():
     np.testing.assert_array_equal(backend.to_device(blas.sum_leading(g.T, 1, True), 'cpu'), a.T.sum(0))
     i = backend.to_device(np.arange(12).reshape(3, 4), 'gpu')
     np.testing.assert_array_equal(backend.to_device(blas.sum_leading(i, 1, True), 'cpu'), [12, 15, 18, 21])
+
+
+def test_sum_of_squares_matches_numpy_over_sizes():
+    cp = backend.cupy_module()
+    rng = np.random.default_rng(3)
+    arrays = [rng.standard_normal(n).astype(np.float32) for n in (1, 31, 256, 257, 100_003, 0, 1_600_001)]
+    total = cuda.sum_of_squares([cp.asarray(a).reshape(-1, 1) for a in arrays])
+    want = sum(float((a.astype(np.float64) ** 2).sum()) for a in arrays)
+    assert total.shape == () and abs(float(total) - want) <= 1e-5 * want
+    again = cuda.sum_of_squares([cp.asarray(a).reshape(-1, 1) for a in arrays])
+    assert float(again) == float(total)                     # fixed order: the same bits every time
