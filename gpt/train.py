@@ -287,17 +287,27 @@ class Trainer:
                             lr=f"{s.lr:.6g}", step_ms=f"{s.step_ms:.3f}", tokens_per_s=f"{s.tokens_per_s:.1f}",
                             time_s=f"{self.clock.now() if seconds is None else seconds:.3f}", val_iters=val_iters)
 
+    def time_step(self, since):
+        """After a step: time the first one (its kernels compile) and the one that captured the
+        CUDA graph, once each."""
+        if 'first step' not in self.firsts:
+            self.first('step', since)
+        elif self.graphed is not None and self.graphed.graph is not None and 'graph capture' not in self.firsts:
+            self.first('graph capture', since)
+
     def first(self, what, since):
-        """Time the run's first step or first eval (once), and print the start-up breakdown
-        when both are known."""
-        name = f"first {what}"
+        """Time the run's first step, graph capture or first eval (once each), and print the
+        start-up breakdown when they are known."""
+        name = what if what == 'graph capture' else f"first {what}"
         if name in self.firsts:
             return
         self.firsts.add(name)
-        if what == 'step':
+        if what != 'eval':
             backend.synchronize(self.data.device)       # its kernels (and their compilation) done
         self.clock.mark(name, since=since)
-        if self.clock.has('first step', 'first eval'):
+        capture_known = self.graphed is None or self.graphed.failed is not None or 'graph capture' in self.firsts
+        if self.clock.has('first step', 'first eval') and capture_known and not self.clock.reported:
+            self.clock.reported = True
             self.progress.write(self.clock.breakdown())
 
     def save(self):
@@ -438,7 +448,7 @@ def train(cfg, resume=False, force=False, log=print, checkpoint=None):
                     break
                 started = time.perf_counter()
                 run.train_step()
-                run.first('step', since=started)
+                run.time_step(since=started)
                 if s.step % cfg.log_interval == 0:
                     run.read_interval()
             if stopped or s.reached is not None:
