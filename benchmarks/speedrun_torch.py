@@ -31,7 +31,8 @@ TRAIN_FRACTION = 0.9            # gpt.data's split
 RECIPE = dict(batch_size=64, block_size=256, n_embd=384, n_head=6, n_layer=6, dropout=0.2, init='normal',
               max_iters=5000, learning_rate=1e-3, warmup_iters=100, lr_decay_iters=1500, min_lr=1e-4,
               weight_decay=0.1, beta1=0.9, beta2=0.99, grad_clip=1.0, eval_interval=50, eval_iters=100,
-              eval_batch_size=64, check_iters=10, target_val=1.5, target_margin=0.02, log_interval=50, seed=1337)
+              eval_batch_size=64, check_iters=10, target_val=1.5, target_margin=0.02, calibrated_margin=0.02,
+              log_interval=50, seed=1337)
 
 
 def parse_args(argv=None):
@@ -132,7 +133,8 @@ def main(argv=None):
         model.train()
         return total.item()
 
-    rule = TargetStop(a.target_val, a.target_margin, min(a.check_iters, a.eval_iters), a.eval_iters)
+    rule = TargetStop(a.target_val, a.target_margin, min(a.check_iters, a.eval_iters), a.eval_iters,
+                      a.calibrated_margin)
     Path(a.out).mkdir(parents=True, exist_ok=True)
     log = CSVLog(Path(a.out) / 'log.csv')
     train = splits['train']

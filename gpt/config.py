@@ -80,8 +80,10 @@ class TrainConfig:
                                                    "--batch-size; the speedrun keeps 64, so a run with another "
                                                    "--batch-size is measured on the same text)")
     target_margin: float = setting(0.03, "with --target-val: how far above the target a cheap estimate "
-                                         "(corrected by the last full measurement's offset) still triggers "
-                                         "the full measurement")
+                                         "still triggers the full measurement, until a full measurement "
+                                         "has calibrated the cheap one")
+    calibrated_margin: float = setting(0.01, "with --target-val: the same margin once the cheap estimate is "
+                                             "corrected by the last full measurement's offset")
     # ---- run
     seed: int = setting(1337, "random seed of weights, batches and dropout (negative seeds wrap modulo "
                               "2**64, as torch.manual_seed)")
@@ -135,7 +137,7 @@ class TrainConfig:
         check_number(self, 'learning_rate', positive=True)
         if self.target_val is not None:
             check_number(self, 'target_val', positive=True)
-        for name in ('weight_decay', 'min_lr', 'grad_clip', 'target_margin'):
+        for name in ('weight_decay', 'min_lr', 'grad_clip', 'target_margin', 'calibrated_margin'):
             check_number(self, name)
         for name in ('beta1', 'beta2'):
             check_number(self, name, below=1.0)
@@ -211,7 +213,7 @@ PRESETS = {
                      warmup_iters=100, lr_decay_iters=1500, min_lr=1e-4, weight_decay=0.1,
                      decay_all_params=False, beta1=0.9, beta2=0.99, grad_clip=1.0, eval_interval=50,
                      eval_iters=100, eval_batch_size=64, log_interval=50, target_val=1.5, check_iters=10,
-                     target_margin=0.02,
+                     target_margin=0.02, calibrated_margin=0.02,
                      tf32=True, sample_tokens=300, out_dir='runs/speedrun'),
 }
 # without --preset: the GPU trains the lecture's GPT, the CPU the small one (minutes on a laptop)

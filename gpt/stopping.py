@@ -6,7 +6,10 @@ for the speedrun, as the other presets measure it). A full measurement costs as 
 dozens of training steps, so every `--eval-interval` steps a cheap estimate comes first,
 over the first `--check-iters` of the same batches, and the full measurement runs only
 when the cheap one, corrected by the offset (full - cheap) the last full measurement
-showed, is within `--target-margin` of the target. The full measurement reuses the cheap
+showed, is within a margin of the target: `--target-margin` until a full measurement
+has measured that offset (a 10-batch estimate can be a few hundredths off), then the
+tighter `--calibrated-margin` (the offset of fixed batches drifts slowly), so that the
+full measurements taken above the target are few. The full measurement reuses the cheap
 batches' sum, so it costs the remaining batches only. A cheap estimate alone never stops
 a run. The batches are gpt.data.FixedBatches. This module imports neither minitensor nor
 torch: benchmarks/speedrun_torch.py stops its PyTorch run by the same rule.
@@ -35,10 +38,11 @@ class Check:
 class TargetStop:
     """The rule: cheap estimate, full measurement only near the target, stop on a full one."""
 
-    def __init__(self, target, margin, cheap, full):
+    def __init__(self, target, margin, cheap, full, calibrated_margin=None):
         if not 1 <= cheap <= full:
             raise ValueError(f"TargetStop: need 1 <= cheap <= full batches, got cheap={cheap}, full={full}")
         self.target, self.margin = target, margin
+        self.calibrated_margin = margin if calibrated_margin is None else calibrated_margin
         self.cheap, self.full = cheap, full
         self.offset = 0.0               # full - cheap at the last full measurement
         self.best = math.inf            # the best full measurement
@@ -55,7 +59,8 @@ class TargetStop:
         cheap = cheap_sum / self.cheap
         if self.cheap == self.full:
             return self._measured(step, cheap, cheap)
-        if not force_full and cheap + self.offset > self.target + self.margin:
+        margin = self.calibrated_margin if self.full_measurements else self.margin
+        if not force_full and cheap + self.offset > self.target + margin:
             return Check(step, cheap, self.cheap, full=False, reached=False)
         full = (cheap_sum + loss_sum(self.cheap, self.full)) / self.full
         return self._measured(step, cheap, full)

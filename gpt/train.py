@@ -410,7 +410,7 @@ def train(cfg, resume=False, force=False, log=print, checkpoint=None):
         graphable = why_not_graphed(cfg, data.device, replicas.world_size) is None
         val_loss_sum = GraphedLossSum(fixed_val, log) if graphable else fixed_val.loss_sum
         stop_rule = stopping.TargetStop(cfg.target_val, cfg.target_margin, min(cfg.check_iters, cfg.eval_iters),
-                                        cfg.eval_iters)
+                                        cfg.eval_iters, cfg.calibrated_margin)
         clock.mark('eval batches')
     csv_log = CSVLog(out_dir / 'log.csv', resume_step=start_step if resume else None, log=log) if main_rank else Quiet()
     log(f"{'resuming' if resume else 'training'} {type(model).__name__} ({model.num_parameters():,} parameters) "

@@ -97,6 +97,21 @@ def test_the_offset_of_the_last_full_measurement_corrects_the_cheap_estimate():
     assert third.full and third.reached and third.val == pytest.approx(1.499)
 
 
+def test_once_calibrated_a_tighter_margin_saves_full_measurements():
+    bias = np.r_[np.full(10, -0.04), np.full(90, 0.4 / 90)]    # cheap batches 0.04 below the full mean
+    wide = TargetStop(1.5, margin=0.06, cheap=10, full=100)
+    tight = TargetStop(1.5, margin=0.06, cheap=10, full=100, calibrated_margin=0.01)
+    steps = {}
+    for name, rule in (('wide', wide), ('tight', tight)):
+        step, checks = run_rule(rule, FakeRun(falling(), bias), eval_interval=100, max_iters=4000)
+        steps[name] = (step, [c.step for c in checks if c.full])
+    # uncalibrated, cheap 1.583 - 0.04 at step 2100 is within 0.06: the first full measurement,
+    # which measures the offset; after it the wide margin measures from 2300 (1.543 <= 1.56),
+    # the tight one only from 2500 (1.503 <= 1.51)
+    assert steps['wide'] == (2600, [2100, 2300, 2400, 2500, 2600])
+    assert steps['tight'] == (2600, [2100, 2500, 2600])
+
+
 def test_max_iters_ends_the_run_with_a_full_measurement():
     fake = FakeRun({s: 3.0 for s in range(0, 1001, 100)}, np.zeros(100))
     rule = TargetStop(1.5, margin=0.03, cheap=10, full=100)
@@ -209,7 +224,7 @@ def test_a_run_to_a_target_stops_at_the_first_full_measurement_below_it(corpus, 
     # with a cheap check of 2 batches and a margin wide enough for its error: the same stop,
     # with a cheap check instead of a full measurement where the loss is far above the target
     cheap = gtrain.train(tiny_target(corpus, tmp_path / 'cheap', target_val=target, check_iters=2,
-                                     target_margin=0.1), log=lines.append)
+                                     target_margin=0.1, calibrated_margin=0.1), log=lines.append)
     assert cheap['reached_step'] == expected and cheap['reached_val'] == pytest.approx(summary['reached_val'])
     kinds = [r['val_iters'] for r in read_rows(tmp_path / 'cheap')]
     assert kinds[-1] == '6' and '2' in kinds

@@ -289,7 +289,8 @@ def test_every_config_field_has_a_flag_and_the_flags_round_trip():
                       grad_clip=0.5, decay_lr=True, warmup_iters=2, lr_decay_iters=8, min_lr=1e-5,
                       eval_interval=3, eval_iters=4, log_interval=2, seed=-1, device='cuda', out_dir='somewhere',
                       tf32=True, warm_kernels=False, cuda_graph=False, dtype='bf16', sample_tokens=7, progress=False,
-                      target_val=1.25, check_iters=3, target_margin=0.05, eval_batch_size=6)
+                      target_val=1.25, check_iters=3, target_margin=0.05, eval_batch_size=6,
+                      calibrated_margin=0.02)
     defaults = TrainConfig()
     assert all(getattr(cfg, f.name) != getattr(defaults, f.name) for f in fields(TrainConfig)), \
         "every field differs from its default, so the round trip below tests every flag"
