@@ -95,7 +95,7 @@ def main(argv=None):
         print("error: no CUDA device for PyTorch; pass --device cpu", file=sys.stderr)
         return 1
     device = torch.device(a.device)
-    torch.backends.cuda.matmul.allow_tf32 = a.tf32
+    torch.set_float32_matmul_precision('high' if a.tf32 else 'highest')     # 'high': TF32 matmuls
     torch.backends.cudnn.allow_tf32 = a.tf32
     torch.manual_seed(a.seed)
     torch.zeros(1, device=device)                                   # the CUDA context
