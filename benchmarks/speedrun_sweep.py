@@ -8,10 +8,12 @@ Each run is its own process: `python -m gpt.train --preset speedrun --device gpu
 for a --variant, `python benchmarks/speedrun_torch.py FLAGS` for a --torch one, with
 empty kernel caches (CUPY_CACHE_DIR, TORCHINDUCTOR_CACHE_DIR and TRITON_CACHE_DIR each a
 new temporary directory), so every run compiles what it needs as on a machine that never
-ran it. One row per run, printed as it finishes and rewritten to OUT/table.md: the step
-and val at which it reached the target, its seconds from its own process start (what it
-printed), the wall clock of the whole command as this script saw it, and its start-up
-line. Each run's log.csv stays in OUT/<variant>-s<seed>/, and with matplotlib installed
+ran it (with --warm each variant runs again on the caches its cold run filled, so the
+difference is what compilation costs). One row per run, printed as it finishes and
+rewritten to OUT/table.md: the step and val at which it reached the target, its seconds
+from its own process start (what it printed), the wall clock of the whole command as
+this script saw it, what its evaluations cost, the files it wrote into its kernel
+caches (the modules it compiled) and its start-up line. Each run's log.csv stays in OUT/<variant>-s<seed>/, and with matplotlib installed
 OUT/loss_vs_seconds.png shows every run's val loss against seconds (gpt.plot).
 """
 import argparse
@@ -54,11 +56,17 @@ def command(kind, flags, device, seed, run_dir):
             '--device', 'cuda' if device == 'gpu' else 'cpu', '--out', str(run_dir), '--seed', str(seed), *flags]
 
 
-def run_one(kind, name, flags, device, seed, out, timeout):
-    """Run one variant from a cold start; its row as a dict."""
+def cached_files(caches):
+    """Files the run left in its kernel caches: on the GPU, the modules it compiled."""
+    return sum(1 for path in Path(caches).rglob('*') if path.is_file())
+
+
+def run_one(kind, name, flags, device, seed, out, timeout, caches):
+    """Run one variant with the kernel caches under `caches` (a new empty directory: a cold
+    start; the same one again: a warm start); its row as a dict."""
     run_dir = out / f"{name}-s{seed}"
     run_dir.mkdir(parents=True, exist_ok=True)
-    caches = Path(tempfile.mkdtemp(prefix='speedrun-cold-'))
+    before = cached_files(caches)
     env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONUNBUFFERED='1',
                **{var: str(caches / var.lower()) for var in CACHE_VARIABLES})
     cmd = command(kind, flags, device, seed, run_dir)
@@ -72,13 +80,12 @@ def run_one(kind, name, flags, device, seed, out, timeout):
             f"\n(timed out after {timeout} s)"
         code = 'timeout'
     wall = time.perf_counter() - start
-    shutil.rmtree(caches, ignore_errors=True)
     (run_dir / 'stdout.txt').write_text(stdout)
     (run_dir / 'stderr.txt').write_text(stderr)
     (run_dir / 'command.txt').write_text(shlex.join(cmd) + '\n')
     row = {'variant': name, 'engine': kind, 'seed': seed, 'flags': shlex.join(flags), 'exit': code,
            'wall_s': wall, 'step': None, 'seconds': None, 'val': None, 'reached': False,
-           'startup': (STARTUP.search(stdout) or [None, ''])[1]}
+           'startup': (STARTUP.search(stdout) or [None, ''])[1], 'compiled': cached_files(caches) - before}
     evaluation = EVALUATION.search(stdout)
     row['eval'] = (f"{evaluation['seconds']} s ({evaluation['checks']} checks, {evaluation['full']} full)"
                    if evaluation else '-')
@@ -99,12 +106,13 @@ def table(rows, target):
     targets = sorted({r['target'] for r in rows if r.get('target')})
     target = ' / '.join(targets) if targets else target       # what the runs said they stopped at
     lines = [f"| variant | engine | seed | reached val <= {target} at step | seconds (its own count) | "
-             f"wall s (as launched) | final val | evaluation | exit | start-up |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |"]
+             f"wall s (as launched) | final val | evaluation | cache files written | exit | start-up |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- | --- |"]
     for r in rows:
         step = fmt(r['step'], 'd') + ('' if r['reached'] or r['step'] is None else ' (not reached)')
         lines.append(f"| {r['variant']} | {r['engine']} | {r['seed']} | {step} | {fmt(r['seconds'], '.1f')} | "
-                     f"{r['wall_s']:.1f} | {fmt(r['val'], '.4f')} | {r['eval']} | {r['exit']} | {r['startup']} |")
+                     f"{r['wall_s']:.1f} | {fmt(r['val'], '.4f')} | {r['eval']} | {r['compiled']} | {r['exit']} | "
+                     f"{r['startup']} |")
     summary = []
     for name in dict.fromkeys(r['variant'] for r in rows):
         runs = [r for r in rows if r['variant'] == name]
@@ -133,6 +141,9 @@ def main(argv=None):
                         "after it, and a run's timeout is cut to what is left")
     p.add_argument('--target', default='1.50', help="the target the runs stop at, for the plot's line and the "
                                                     "table's header (where no run reached its own)")
+    p.add_argument('--warm', action='store_true',
+                   help="run each variant a second time on the kernel caches its cold run filled (as NAME-warm): "
+                        "the difference is what compilation costs")
     p.add_argument('--no-plot', dest='plot', action='store_false', help="skip loss_vs_seconds.png")
     args = p.parse_args(argv)
     if not args.variant and not args.torch:
@@ -148,16 +159,21 @@ def main(argv=None):
     sweep_start = time.perf_counter()
     for seed in args.seeds:                 # seeds outermost: a cut-short sweep still has every variant once
         for kind, name, flags in plan:
-            left = math.inf if args.budget is None else args.budget - (time.perf_counter() - sweep_start)
-            if left < 10:
-                skipped.append(f"{name}-s{seed}")
-                continue
-            row = run_one(kind, name, flags, args.device, seed, out, min(args.timeout, left))
-            rows.append(row)
-            print(f"{name} seed {seed}: " + (f"reached at step {row['step']} in {row['seconds']:.1f} s"
-                                             if row['reached'] else f"not reached (exit {row['exit']})")
-                  + f"; wall {row['wall_s']:.1f} s; {row['startup']}", flush=True)
-            (out / 'table.md').write_text(table(rows, args.target))
+            caches = Path(tempfile.mkdtemp(prefix='speedrun-cold-'))
+            try:
+                for run_name in (name, f"{name}-warm") if args.warm else (name,):
+                    left = math.inf if args.budget is None else args.budget - (time.perf_counter() - sweep_start)
+                    if left < 10:
+                        skipped.append(f"{run_name}-s{seed}")
+                        continue
+                    row = run_one(kind, run_name, flags, args.device, seed, out, min(args.timeout, left), caches)
+                    rows.append(row)
+                    print(f"{run_name} seed {seed}: " + (f"reached at step {row['step']} in {row['seconds']:.1f} s"
+                                                         if row['reached'] else f"not reached (exit {row['exit']})")
+                          + f"; wall {row['wall_s']:.1f} s; {row['startup']}", flush=True)
+                    (out / 'table.md').write_text(table(rows, args.target))
+            finally:
+                shutil.rmtree(caches, ignore_errors=True)
     if skipped:
         note = f"(--budget {args.budget:g} s spent: not run: {', '.join(skipped)})\n"
         (out / 'table.md').write_text(table(rows, args.target) + note)

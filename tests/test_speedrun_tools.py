@@ -136,9 +136,32 @@ def test_the_sweep_runs_each_variant_cold_and_tabulates(tmp_path, monkeypatch):
     easy = [r.split(' | ') for r in rows if r.startswith('| easy')]
     assert all(cells[3] == '2' and float(cells[4]) > 0 and float(cells[6]) <= 9 for cells in easy)
     assert all(re.fullmatch(r'\d+\.\d\d s \(1 checks, 1 full\)', cells[7]) for cells in easy), easy
+    assert all(cells[8] == '0' for cells in easy)              # the CPU compiles no kernels
     assert all('4 (not reached)' in r for r in rows if r.startswith('| hard'))
     assert '- easy: reached in 2 of 2 runs; seconds median' in table and '- hard: reached in 0 of 2 runs' in table
     assert (tmp_path / 'easy-s3' / 'log.csv').is_file() and '--seed 3' in (tmp_path / 'easy-s3' / 'command.txt').read_text()
+
+
+def test_the_sweep_reruns_a_variant_warm_on_the_caches_its_cold_run_filled(tmp_path, monkeypatch):
+    sweep = load_script('speedrun_sweep')
+    seen = []
+    real_run = subprocess.run
+
+    def spy(cmd, **kwargs):
+        cache = Path(kwargs['env']['CUPY_CACHE_DIR'])
+        seen.append((cache, cache.is_dir() and any(cache.iterdir())))
+        if not seen[-1][1]:                   # as CuPy would: the cold run fills the cache
+            cache.mkdir(parents=True)
+            (cache / 'module.cubin').write_bytes(b'x')
+        return real_run(cmd, **kwargs)
+    monkeypatch.setattr(sweep.subprocess, 'run', spy)
+    tiny = ' '.join(TINY) + ' --max-iters 2 --target-val 9'
+    assert sweep.main(['--device', 'cpu', '--out', str(tmp_path), '--no-plot', '--warm', '--variant',
+                       f'v={tiny}']) == 0
+    assert [filled for _, filled in seen] == [False, True] and seen[0][0] == seen[1][0]
+    rows = [line.split(' | ') for line in (tmp_path / 'table.md').read_text().splitlines()
+            if line.startswith('| v ') or line.startswith('| v-warm')]
+    assert [(cells[0], cells[8]) for cells in rows] == [('| v', '1'), ('| v-warm', '0')]
 
 
 def test_the_sweep_refuses_bad_variants_and_keeps_to_its_budget(capsys, tmp_path):
