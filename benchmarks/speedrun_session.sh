@@ -4,7 +4,8 @@
 # Logs, each run's log.csv and table.md go under $OUT (or ./speedrun_logs by hand).
 #   SEEDS="1337 1338 1339" BUDGET=480 bash benchmarks/speedrun_session.sh
 #   VARIANTS="base= lr2e-3=--lr~2e-3" TORCH="eager=" bash benchmarks/speedrun_session.sh
-# VARIANTS/TORCH: space-separated NAME=FLAGS, with '~' for a space inside FLAGS.
+# VARIANTS/TORCH: space-separated NAME=FLAGS, with '~' for a space inside FLAGS; WARM=1 reruns
+# each variant on the kernel caches its cold run filled (cold - warm = compilation).
 export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD
 LOG=${OUT:-speedrun_logs}; mkdir -p "$LOG"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$LOG/gpu.txt"
@@ -16,4 +17,4 @@ args=()
 for v in ${VARIANTS:-speedrun=}; do args+=(--variant "${v//\~/ }"); done
 for v in ${TORCH:-}; do args+=(--torch "${v//\~/ }"); done
 python3 benchmarks/speedrun_sweep.py --out "$LOG/sweep" --seeds ${SEEDS:-1337} --budget ${BUDGET:-480} --device ${DEVICE:-gpu} \
-    --timeout ${RUN_TIMEOUT:-240} "${args[@]}" 2>&1 | tee "$LOG/sweep.txt" | tail -30
+    --timeout ${RUN_TIMEOUT:-240} ${WARM:+--warm} "${args[@]}" 2>&1 | tee "$LOG/sweep.txt" | tail -30
