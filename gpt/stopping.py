@@ -29,7 +29,7 @@ TARGET_GPUS = ('H100', 'H200')      # what the speedrun preset is tuned on (and 
 class Check:
     """One evaluation of the stopping rule."""
     step: int
-    val: float          # the full measurement where one was taken, else the cheap estimate
+    val: float          # the full measurement where one was taken, else the (uncorrected) cheap estimate
     batches: int        # how many fixed batches `val` is the mean of
     full: bool
     reached: bool
@@ -48,7 +48,7 @@ class TargetStop:
         self.best = math.inf            # the best full measurement
         self.full_measurements = 0
         self.checks = 0
-        self.seconds = 0.0              # spent evaluating (what the caller adds with spent())
+        self.seconds = 0.0              # spent evaluating: the caller adds what each check took
 
     def check(self, step, loss_sum, force_full=False):
         """Evaluate at `step`. `loss_sum(start, stop)` is the summed loss (a float) of fixed
