@@ -7,9 +7,9 @@ dozens of training steps, so every `--eval-interval` steps a cheap estimate come
 over the first `--check-iters` of the same batches, and the full measurement runs only
 when the cheap one, corrected by the offset (full - cheap) the last full measurement
 showed, is within a margin of the target: `--target-margin` until a full measurement
-has measured that offset (a 10-batch estimate can be a few hundredths off), then the
-tighter `--calibrated-margin` (the offset of fixed batches drifts slowly), so that the
-full measurements taken above the target are few. The full measurement reuses the cheap
+has measured that offset (a 10-batch estimate can be a few hundredths off), then
+`--calibrated-margin`, which can be tighter (the offset of fixed batches drifts slowly), so
+that few full measurements are taken above the target. The full measurement reuses the cheap
 batches' sum, so it costs the remaining batches only. A cheap estimate alone never stops
 a run. The batches are gpt.data.FixedBatches. This module imports neither minitensor nor
 torch: benchmarks/speedrun_torch.py stops its PyTorch run by the same rule.
