@@ -318,3 +318,14 @@ def test_graphed_val_losses_fall_back_to_the_eager_forward_saying_why_once():
     assert graphed(model, 1, 3).item() == pytest.approx(fixed.loss_sum(model, 1, 3).item(), rel=1e-6)
     assert len(lines) == 1 and lines[0].startswith('CUDA graph: val losses evaluate eagerly: capture failed')
     assert graphed.graph is None and graphed.failed
+
+
+def test_what_to_expect_on_other_devices():
+    from gpt.stopping import RECIPE_STEPS, expectation, projection
+    cpu = expectation('cpu', None, 1.5)
+    assert 'targets an H100' in cpu and 'takes hours' in cpu and '--preset small' in cpu
+    assert 'on NVIDIA A10G expect it to take longer' in expectation('gpu', 'NVIDIA A10G', 1.5)
+    assert expectation('gpu', 'NVIDIA H100 80GB HBM3', 1.5) is None
+    line = projection(1000.0, 100, 5000)          # 1 s a step, 100 steps done
+    assert f"step ~{RECIPE_STEPS}" in line and f"~{round((RECIPE_STEPS - 100) / 60)} min more" in line
+    assert 'max_iters 5000 in at most ~82 min' in line and '~2.7 h' in projection(2000.0, 100, 5000)
