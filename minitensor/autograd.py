@@ -143,6 +143,13 @@ class Edge:
         self.grad_fn, self.output_nr, self.shape = t.grad_fn, t.output_nr, t.array.shape
 
 
+# The Edge of every input that does not require grad: backward never follows it (its
+# needs_grad is False), so one shared instance serves them all.
+CONSTANT = object.__new__(Edge)
+CONSTANT.grad_fn, CONSTANT.output_nr, CONSTANT.shape = None, 0, ()
+_ONE_NEEDED = (True,)
+
+
 class AccumulateGrad:
     """What `grad_fn.next_functions` shows for a leaf that requires grad, as torch."""
     __slots__ = ('variable',)
@@ -228,6 +235,9 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs, **options):
+        # The hot path of every op: written out for the common one- and two-input cases
+        # (no per-call comprehensions), the graph recorded only when some input wants a
+        # gradient and grad mode is on.
         ctx = cls()
         requires_grad = False
         for t in inputs:
@@ -235,14 +245,32 @@ class Function:
                 t._refresh_view()           # its base was modified in place: see the new history
             if t.requires_grad:
                 requires_grad = True
-        out = ctx.forward(*[t.array for t in inputs], **options)
+        n = len(inputs)
+        if n == 2:
+            a, b = inputs
+            out = ctx.forward(a.array, b.array, **options)
+        elif n == 1:
+            a = inputs[0]
+            out = ctx.forward(a.array, **options)
+        else:
+            out = ctx.forward(*[t.array for t in inputs], **options)
         if not (requires_grad and _grad_enabled):
             ctx = None
+        elif n == 1:                        # the one input requires grad
+            ctx.inputs = (a if a.grad_fn is None else Edge(a),)
+            ctx.needs_grad = _ONE_NEEDED
         else:
             # leaves that need a gradient stay (it accumulates into them); any other input
             # is kept as an Edge, so its array is freed once no op's saved values hold it
-            ctx.inputs = tuple(t if t.grad_fn is None and t.requires_grad else Edge(t) for t in inputs)
-            ctx.needs_grad = tuple(t.requires_grad for t in inputs)
+            edges, needs = [], []
+            for t in inputs:
+                if t.requires_grad:
+                    edges.append(t if t.grad_fn is None else Edge(t))
+                    needs.append(True)
+                else:
+                    edges.append(CONSTANT)
+                    needs.append(False)
+            ctx.inputs, ctx.needs_grad = tuple(edges), tuple(needs)
         if type(out) is tuple:              # several outputs: each knows its position
             if ctx is not None and ctx.n_outputs != len(out):
                 raise RuntimeError(f"{cls.__name__}.forward returned {len(out)} outputs but declared "
@@ -253,7 +281,7 @@ class Function:
                 _mark_view(t, inputs, cls, options, i)
         else:
             outs = Tensor._wrap(out, ctx is not None, ctx)
-            if out.base is not None or (inputs and out is inputs[0].array):
+            if out.base is not None or (n and out is inputs[0].array):
                 _mark_view(outs, inputs, cls, options, None)
         if ctx is not None and ctx.saved:
             ctx._record_versions(inputs, outs)

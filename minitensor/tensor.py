@@ -465,11 +465,16 @@ class Tensor:
         tensor gives float32 (torch's default dtype).
         """
         if isinstance(other, Tensor):
-            if other.device != self.device:
+            if type(other.array) is not type(self.array) and other.device != self.device:
                 raise RuntimeError(
                     f"{op}: expected all tensors to be on the same device, but found one on "
                     f"{self.device} and one on {other.device}; move one with .to('{self.device}')")
             return other
+        if type(other) is float and self.array.dtype.kind == 'f':   # the common x * 0.5: self's dtype
+            t = Tensor._wrap(np.asarray(other, dtype=self.array.dtype) if type(self.array) is np.ndarray
+                             else self.xp.asarray(other, dtype=self.array.dtype))
+            t._vc = autograd.UNMODIFIABLE
+            return t
         if isinstance(other, numbers.Number):
             if isinstance(other, builtins.bool):
                 dtype = self.dtype
@@ -492,6 +497,11 @@ class Tensor:
         (true division, atan2, ...)."""
         other = self._operand(other, op)
         a, b = (other, self) if reverse else (self, other)
+        aa, ba = a.array, b.array
+        if aa.dtype is ba.dtype and (not float_result or aa.dtype.kind == 'f'):   # nothing to promote
+            if aa.shape != ba.shape and aa.ndim and ba.ndim:
+                broadcast_shape(op, aa.shape, ba.shape)   # raises a clear error if they clash
+            return fn.apply(a, b, **options)
         if a.array.shape != b.array.shape and a.array.ndim and b.array.ndim:
             broadcast_shape(op, a.array.shape, b.array.shape)   # raises a clear error if they clash
         common = a.dtype if a.dtype == b.dtype else dtypes.result_type((a.dtype, a.ndim), (b.dtype, b.ndim))
@@ -704,7 +714,7 @@ class Tensor:
 
     def _as_float(self):
         """Float math (exp, sin, sqrt, ...) on an int or bool tensor computes in float32, as torch."""
-        return self if self.dtype.kind == 'f' else self.to(dtypes.default_float)
+        return self if self.array.dtype.kind == 'f' or self.dtype.kind == 'f' else self.to(dtypes.default_float)
 
     def _integer_copy(self):
         """floor, round, ... of an integer tensor: the values themselves (a new tensor)."""
