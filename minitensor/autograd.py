@@ -498,35 +498,47 @@ def _topological_order(roots):
     """Every Function reachable from the roots' grad_fns, each after all its consumers.
 
     Iterative depth-first search (an explicit stack, not recursion), so a chain of
-    100,000 ops works.
+    100,000 ops works. A Function hashes by identity, so it is its own key.
     """
     order, visited = [], set()
     stack = [(r.grad_fn, False) for r in roots if r.grad_fn is not None]
+    push, pop, append, visit = stack.append, stack.pop, order.append, visited.add
     while stack:
-        fn, children_done = stack.pop()
+        fn, children_done = pop()
         if children_done:
-            order.append(fn)
+            append(fn)
             continue
-        if id(fn) in visited:
+        if fn in visited:
             continue
-        visited.add(id(fn))
-        stack.append((fn, True))
+        visit(fn)
+        push((fn, True))
         for t in fn.inputs:
-            if t.grad_fn is not None and id(t.grad_fn) not in visited:
-                stack.append((t.grad_fn, False))
+            child = t.grad_fn
+            if child is not None and child not in visited:
+                push((child, False))
     order.reverse()   # consumers before producers
     return order
 
 
 def _add_grad(grads, t, g):
     """Sum g into the gradient waiting for t's grad_fn (one slot per output)."""
-    fn, key = t.grad_fn, id(t.grad_fn)
+    fn = t.grad_fn
     if fn.n_outputs is None:
-        grads[key] = g if key not in grads else grads[key] + g
+        old = grads.get(fn)
+        grads[fn] = g if old is None else old + g
         return
-    slots = grads.setdefault(key, [None] * fn.n_outputs)
+    slots = grads.get(fn)
+    if slots is None:
+        slots = grads[fn] = [None] * fn.n_outputs
     i = t.output_nr
     slots[i] = g if slots[i] is None else slots[i] + g
+
+
+def _shape_error(fn, g, shape):
+    return RuntimeError(
+        f"{fn.name}Backward returned a gradient of shape {tuple(g.shape)} for an "
+        f"input of shape {tuple(shape)}; a backward must return each gradient "
+        f"shaped like its input (an engine bug in {fn.name})")
 
 
 def _private(g, shared):
@@ -597,40 +609,49 @@ def run_backward(roots, seeds, retain_graph=False, capture=None, op='backward'):
     order = _topological_order(roots)
     hooks_at = _hooked_leaves_by_last_use(order) if hooked else None
     reached = set()                     # hooked leaves that received a gradient
+    plain = capture is None and not hooked
     for i, fn in enumerate(order):
-        out_grad = grads.pop(id(fn), None)
+        out_grad = grads.pop(fn, None)
         if out_grad is None:            # no path from the roots reaches this op's output
             if hooks_at and i in hooks_at:
                 _fire(hooks_at[i], reached)
             continue
-        pre = fn.__dict__.get('_pre_hooks')
+        hooks = fn.__dict__
+        pre = hooks.get('_pre_hooks')
         if pre or capture is not None:
             out_grad = _node_entry(fn, out_grad, pre, captured, capture)
         if fn.saved is None or fn.saved_versions is not None:
             fn.check_saved()
         in_grads = fn.backward(out_grad)
-        if not isinstance(in_grads, tuple):
+        if type(in_grads) is not tuple:
             in_grads = (in_grads,)
         for t, needs, g in zip(fn.inputs, fn.needs_grad, in_grads):
             if not needs or g is None:
                 continue
-            if g.shape != t.shape:
-                raise RuntimeError(
-                    f"{fn.name}Backward returned a gradient of shape {tuple(g.shape)} for an "
-                    f"input of shape {tuple(t.shape)}; a backward must return each gradient "
-                    f"shaped like its input (an engine bug in {fn.name})")
-            if t.grad_fn is None:
-                _deliver_leaf(t, g, handed, captured, capture)
+            producer = t.grad_fn
+            if producer is None:        # a leaf: its gradient is complete here
+                if g.shape != t.array.shape:
+                    raise _shape_error(fn, g, t.array.shape)
+                if plain and t._hooks is None:
+                    t._accumulate_grad(_private(g, id(g) in handed))
+                else:
+                    _deliver_leaf(t, g, handed, captured, capture)
                 handed.add(id(g))
                 if hooks_at is not None:
                     reached.add(id(t))
             else:
-                _add_grad(grads, t, g)
-        post = fn.__dict__.get('_post_hooks')
+                if g.shape != t.shape:
+                    raise _shape_error(fn, g, t.shape)
+                if producer.n_outputs is None:
+                    old = grads.get(producer)
+                    grads[producer] = g if old is None else old + g
+                else:
+                    _add_grad(grads, t, g)
+        post = hooks.get('_post_hooks')
         if post:
             for hook in post:
                 hook(in_grads, out_grad)
-        if not retain_graph:
+        if not retain_graph and fn.saved:
             fn.release()
         if hooks_at and i in hooks_at:
             _fire(hooks_at[i], reached)

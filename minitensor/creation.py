@@ -258,6 +258,12 @@ def _same_device_dtype(op, tensors):
     if not tensors:
         raise ValueError(f"{op}: expected a non-empty list of tensors")
     tensors = [t if isinstance(t, Tensor) else tensor(t) for t in tensors]
+    kind, dt = type(tensors[0].array), tensors[0].array.dtype
+    for t in tensors:                    # the common case: one array type, one dtype object
+        if type(t.array) is not kind or t.array.dtype is not dt:
+            break
+    else:
+        return tensors
     devices = {t.device for t in tensors}
     if len(devices) > 1:
         raise RuntimeError(f"{op}: expected all tensors to be on the same device, got {sorted(devices)}")
@@ -270,12 +276,15 @@ def cat(tensors, dim=0):
     tensors = _same_device_dtype('cat', list(tensors))
     ref = tensors[0]
     for i, t in enumerate(tensors):
-        if t.ndim == 0:
+        if t.array.ndim == 0:
             raise RuntimeError(f"cat: zero-dimensional tensor (at position {i}) cannot be concatenated; "
                                f"use mt.stack, or reshape it to (1,)")
     axis = normalize_dim('cat', dim, ref.ndim)
+    shape = ref.array.shape
+    before, after = shape[:axis], shape[axis + 1:]
     for i, t in enumerate(tensors):
-        if t.ndim != ref.ndim or any(a != b for j, (a, b) in enumerate(zip(t.shape, ref.shape)) if j != axis):
+        s = t.array.shape
+        if s != shape and (len(s) != len(shape) or s[:axis] != before or s[axis + 1:] != after):
             raise RuntimeError(f"cat: sizes of tensors must match except in dimension {axis}: tensor 0 "
                              f"has shape {ref.shape}, tensor {i} has shape {t.shape}")
     return S.Cat.apply(*tensors, dim=axis)

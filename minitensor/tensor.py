@@ -45,6 +45,8 @@ def _shape_args(shape):
 
 def normalize_dim(op, dim, ndim):
     """A possibly negative dim -> a non-negative axis, with a clear error when out of range."""
+    if type(dim) is int and -ndim <= dim < ndim:      # the common case, without the checks below
+        return dim + ndim if dim < 0 else dim
     lo, hi = -builtins.max(ndim, 1), builtins.max(ndim, 1) - 1
     if not isinstance(dim, numbers.Integral):
         raise TypeError(f"{op}: dim must be an int, got {type(dim).__name__}")
@@ -89,7 +91,7 @@ class Tensor:
     def _wrap(cls, array, requires_grad=False, grad_fn=None):
         """Fast constructor for op results: no checks, no copies."""
         t = object.__new__(cls)
-        if isinstance(array, np.generic):        # numpy reductions return scalars
+        if type(array) is not np.ndarray and isinstance(array, np.generic):   # numpy reductions return scalars
             array = np.asarray(array)
         t.array = array
         t.grad = None
@@ -1973,19 +1975,19 @@ class Tensor:
         if amp.on:                                  # autocast: the GEMM in bf16/fp16 (minitensor/amp.py)
             self, other = amp.cast('matmul', self, other)
         other = self._operand(other, 'matmul')
-        a, b = self.shape, other.shape
-        if self.ndim == 0 or other.ndim == 0:
+        a, b = self.array.shape, other.array.shape
+        if not a or not b:
             raise RuntimeError(f"matmul: both arguments need at least 1 dim, got shapes {a} and {b}")
         k_a = a[-1]
-        k_b = b[0] if other.ndim == 1 else b[-2]
+        k_b = b[0] if len(b) == 1 else b[-2]
         if k_a != k_b:
             raise RuntimeError(
                 f"matmul: shapes {a} and {b} cannot be multiplied: {k_a} != {k_b} (the last dim "
-                f"of the first must equal the {'only' if other.ndim == 1 else 'second-to-last'} "
+                f"of the first must equal the {'only' if len(b) == 1 else 'second-to-last'} "
                 f"dim of the second)")
-        if self.ndim > 2 and other.ndim > 2:
+        if len(a) > 2 and len(b) > 2 and a[:-2] != b[:-2]:
             broadcast_shape('matmul (batch dims)', a[:-2], b[:-2])
-        if self.dtype != other.dtype:
+        if self.array.dtype is not other.array.dtype and self.dtype != other.dtype:
             raise TypeError(f"matmul: expected both tensors to have the same dtype, got {self.dtype} "
                             f"and {other.dtype}; convert one with .to()")
         return M.MatMul.apply(self, other)

@@ -21,7 +21,12 @@ from ..backend import backends, is_gpu
 def fusable(*arrays):
     """True when the fast paths apply: mt.backends.fast_paths is on and every array is a
     float32 CuPy array. The one test every fast path is chosen by."""
-    return backends.fast_paths and all(is_gpu(a) and a.dtype == np.float32 for a in arrays)
+    if not backends.fast_paths:
+        return False
+    for a in arrays:                  # a loop, not all(genexpr): every op on every device asks
+        if not is_gpu(a) or a.dtype != np.float32:
+            return False
+    return True
 
 
 _ELEMENTWISE_FLOATS = ('float32', 'bfloat16', 'float16')

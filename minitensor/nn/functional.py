@@ -29,6 +29,14 @@ def linear(input, weight, bias=None):
     """input @ weight.T + bias; weight is (out_features, in_features)."""
     if amp.on:                                   # autocast: the GEMM in bf16/fp16 (minitensor/amp.py)
         input, weight, bias = amp.cast('linear', input, weight, bias)
+    x, w = input.array, weight.array
+    if not (x.ndim and w.ndim == 2 and x.shape[-1] == w.shape[1] and x.dtype is w.dtype
+            and type(x) is type(w)):              # the common case passes without the checks
+        _check_linear(input, weight)
+    return M.Linear.apply(input, weight) if bias is None else M.Linear.apply(input, weight, bias)
+
+
+def _check_linear(input, weight):
     if input.shape[-1] != weight.shape[1]:
         raise ValueError(f"linear: input of shape {input.shape} has {input.shape[-1]} features, "
                          f"but the weight of shape {weight.shape} expects {weight.shape[1]}")
@@ -38,7 +46,6 @@ def linear(input, weight, bias=None):
     if input.device != weight.device:
         raise RuntimeError(f"linear: input is on {input.device} but the weight is on {weight.device}; "
                            f"move the input with .to('{weight.device}') or the model with model.to()")
-    return M.Linear.apply(input, weight) if bias is None else M.Linear.apply(input, weight, bias)
 
 
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
