@@ -219,8 +219,8 @@ class GELU(Function):
         self.approximate = approximate
         if approximate == 'tanh':
             # tanh(k (a + 0.044715 a^3)) with the cube as a * a * a: a ** 3 is a slow pow.
-            # In place on 1-d views (NumPy makes 0-d results scalars, which have no out=)
-            x = a.reshape(-1)
+            # In place (a 0-d a as 1-d: NumPy makes 0-d results scalars, which have no out=)
+            x = a.reshape(1) if a.ndim == 0 else a
             t = x * x
             t *= _GELU_K * 0.044715
             t += _GELU_K
@@ -230,7 +230,7 @@ class GELU(Function):
             out = t + 1
             out *= x
             out *= 0.5
-            return out.reshape(a.shape)
+            return out if a.ndim else out.reshape(())
         # float32 on the CPU: Phi from its own rational fit, several times cheaper than erf
         # there; elsewhere (float64 exact for gradcheck, the GPU's CUDA erf) through erf
         self.mills = a.dtype == xp.float32 and not is_gpu(a)
@@ -248,7 +248,7 @@ class GELU(Function):
         xp = xp_of(g)
         if self.approximate == 'tanh':           # product rule through the tanh:
             a, t = self.saved                    # (1 + t + a (1 - t^2) k (1 + 3 0.044715 a^2)) / 2
-            a = a.reshape(-1)                    # 1-d, as in forward (t is already)
+            a = a.reshape(t.shape)               # 1-d if 0-d, as in forward
             d = a * a
             d *= 3 * 0.044715 * _GELU_K
             d += _GELU_K
@@ -259,14 +259,14 @@ class GELU(Function):
             u += 1
             u += t
             u *= 0.5
-            u *= g.reshape(-1)
-            return u.reshape(g.shape)
+            u *= g.reshape(t.shape)
+            return u if g.ndim else u.reshape(())
         if self.mills:                           # Phi + a phi(a), phi(a) = exp(-a^2 / 2) / sqrt(2 pi)
             cdf, a_exp = self.saved
-            d = (a_exp * (1 / math.sqrt(2 * math.pi))).reshape(-1)   # 1-d: in place even for 0-d
-            d += cdf.reshape(-1)
-            d *= g.reshape(-1)
-            return d.reshape(g.shape)
+            d = xp.asarray(a_exp * (1 / math.sqrt(2 * math.pi)))   # an array even for 0-d
+            d += cdf
+            d *= g
+            return d
         a, cdf = self.saved
         pdf = xp.exp(-0.5 * a * a)
         pdf *= 1 / math.sqrt(2 * math.pi)         # phi(a)

@@ -32,6 +32,33 @@ def nonzero_sum(s):
     return xp.where(s == 0, s.dtype.type(1), s)
 
 
+def sum_last(a):
+    """a.sum(axis=-1, keepdims=True), for float32/float64 as one matrix-vector product with
+    ones: NumPy's reduction over a short last axis is several times slower (0.08 vs 0.015
+    ms on a (12, 4, 64, 64) float32 array)."""
+    if a.dtype.kind != 'f' or a.dtype.itemsize < 4 or a.ndim == 0:
+        return a.sum(axis=-1, keepdims=True)
+    n = a.shape[-1]
+    rows = a.reshape(a.size // n if n else _prod(a.shape[:-1]), n)
+    return (rows @ xp_of(a).ones(n, dtype=a.dtype)).reshape(a.shape[:-1] + (1,))
+
+
+def dot_last(a, b):
+    """(a * b).sum(axis=-1, keepdims=True) for same-shaped a and b, without the product array."""
+    if a.dtype.kind != 'f' or a.dtype.itemsize < 4 or a.ndim == 0 or a.shape != b.shape:
+        return (a * b).sum(axis=-1, keepdims=True)
+    n = a.shape[-1]
+    m = a.size // n if n else _prod(a.shape[:-1])
+    return xp_of(a).einsum('ij,ij->i', a.reshape(m, n), b.reshape(m, n)).reshape(a.shape[:-1] + (1,))
+
+
+def _prod(shape):
+    out = 1
+    for n in shape:
+        out *= n
+    return out
+
+
 @float32_math
 class Softmax(Function):
     """y = exp(x - max) / sum(exp(x - max)).
@@ -43,16 +70,21 @@ class Softmax(Function):
     def forward(self, x, dim=-1):
         xp = xp_of(x)
         self.dim = dim
+        self.last = dim in (-1, x.ndim - 1)
         with quiet_nonfinite(x):                # inf - inf in a +inf row: NaN is the answer
             y = x - stable_shift(x, dim)        # a fresh array: the rest works in place
             xp.exp(y, out=y)
-            s = y.sum(axis=dim, keepdims=True)
+            s = sum_last(y) if self.last else y.sum(axis=dim, keepdims=True)
             y /= nonzero_sum(s)                 # 0/1 = 0 for a masked row
         self.save_for_backward(y)
         return y
 
     def backward(self, g):                       # dx = y * (g - sum(g * y))
         (y,) = self.saved
+        if self.last:
+            dx = g - dot_last(g, y)
+            dx *= y
+            return dx
         gy = g * y
         dx = gy - y * gy.sum(axis=self.dim, keepdims=True)   # = y*g - y*sum(g*y)
         return dx
@@ -172,10 +204,15 @@ class LayerNorm(Function):
         self.dtype = x.dtype
         if x.dtype == xp.float16:
             x = x.astype(xp.float32)
-        xhat = x - x.mean(axis=axes, keepdims=True)         # centered; fresh, so in place below
-        var = (xhat * xhat).mean(axis=axes, keepdims=True)
+        # the statistics over the normalized axes as one last axis (row sums by sum_last)
+        n = _prod(x.shape[x.ndim - n_axes:])
+        rows = x.reshape(x.shape[:x.ndim - n_axes] + (n,))
+        xhat = rows - sum_last(rows) * (1 / max(n, 1))     # centered; fresh, so in place below
+        var = dot_last(xhat, xhat) * (1 / n if n else float('nan'))   # (..., 1); NaN over no elements
         rstd = 1 / xp.sqrt(var + eps)                       # (..., 1)
         xhat *= rstd
+        xhat = xhat.reshape(x.shape)
+        rstd = rstd.reshape(rstd.shape[:-1] + (1,) * n_axes)
         self.save_for_backward(xhat, rstd, weight)
         out = xhat * weight if weight is not None else xhat.copy()
         if bias is not None:
@@ -186,17 +223,24 @@ class LayerNorm(Function):
         if self.fused:
             return cuda.layer_norm_backward(g, self.saved)
         xhat, rstd, weight = self.saved
-        axes = self.axes
-        lead = tuple(range(g.ndim - len(axes)))            # the batch axes
-        g = g.astype(xhat.dtype, copy=False)                # float16 in float32, as forward
-        dxhat = g * weight if weight is not None else g
-        dx = xhat * (dxhat * xhat).mean(axis=axes, keepdims=True)   # built in place, one buffer
-        xp_of(g).subtract(dxhat, dx, out=dx)
-        dx -= dxhat.mean(axis=axes, keepdims=True)
-        dx *= rstd
+        xp = xp_of(g)
+        k = len(self.axes)
+        norm_shape = xhat.shape[xhat.ndim - k:]
+        n = _prod(norm_shape)
+        r = _prod(xhat.shape[:xhat.ndim - k])
+        g = g.astype(xhat.dtype, copy=False).reshape(r, n)  # float16 in float32, as forward
+        xh = xhat.reshape(r, n)                             # (rows, n): the normalized axes as one
+        dxhat = g * weight.reshape(n) if weight is not None else g
+        inv = 1 / n if n else float('nan')
+        dx = xh * (dot_last(dxhat, xh) * inv)              # built in place, one buffer
+        xp.subtract(dxhat, dx, out=dx)
+        dx -= sum_last(dxhat) * inv
+        dx *= rstd.reshape(r, 1)
+        dx = dx.reshape(xhat.shape)
         dtype = self.dtype
-        dw = (g * xhat).sum(axis=lead).astype(dtype, copy=False) if self.has_weight else None
-        db = g.sum(axis=lead).astype(dtype, copy=False) if self.has_bias else None
+        ones = xp.ones(r, dtype=g.dtype)                    # column sums as ones @ (rows, n)
+        dw = (ones @ (g * xh)).reshape(norm_shape).astype(dtype, copy=False) if self.has_weight else None
+        db = (ones @ g).reshape(norm_shape).astype(dtype, copy=False) if self.has_bias else None
         return ((dx.astype(dtype, copy=False),) + ((dw,) if self.has_weight else ())
                 + ((db,) if self.has_bias else ()))
 

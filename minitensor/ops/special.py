@@ -250,8 +250,9 @@ def gelu_parts(x):
     call): Phi has float32's relative accuracy on both sides, even far in the left tail
     (where 1 + erf(x / sqrt 2) cancels), and is exactly 0 or 1 once exp underflows.
     """
+    if x.ndim == 0:                              # NumPy makes 0-d results scalars (no out=)
+        return tuple(v.reshape(()) for v in gelu_parts(x.reshape(1)))
     xp = xp_of(x)
-    shape, x = x.shape, x.reshape(-1)            # 1-d: NumPy makes 0-d results scalars (no out=)
     xc = xp.clip(x, -_MILLS_T, _MILLS_T)         # the fit's range: exp(-x^2/2) is 0 past it
     t = xp.abs(xc)
     e = x * x
@@ -265,7 +266,7 @@ def gelu_parts(x):
     t -= cdf
     xp.abs(t, out=cdf)                           # 1 - Phi(-x) for x > 0, else Phi(x)
     e *= xc                                      # x exp(-x^2 / 2) (0, not NaN, at +-inf)
-    return cdf.reshape(shape), e.reshape(shape)
+    return cdf, e
 
 
 # ---------------------------------------------------------------- differentiable ops
