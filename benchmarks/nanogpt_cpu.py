@@ -9,15 +9,34 @@ twice, once as written and once with its import lines pointing at torch. nanoGPT
 shakespeare_char CPU recipe: batch 12, block 64, 4 layers, 4 heads, 128 wide, dropout 0,
 AdamW (lr 1e-3, betas 0.9/0.99, weight decay 0.1 on matrices), grad clip 1.0.
 One step = forward + backward + clip + AdamW step + zero_grad on a fixed random batch.
-Prints the median ms/step of each engine's rounds and their ratio.
+Prints, per engine, the median over the rounds of the CPU time per step (this process's
+time.process_time: what other jobs on a shared machine disturb least) and of the wall
+time, and their ratios. --threads sets BLAS's and torch's intra-op threads alike
+(default 1: on a machine shared with other jobs, extra threads mostly wait).
 """
 import argparse
+import os
 import re
 import statistics
 import sys
 import time
 import types
 from pathlib import Path
+
+
+def _threads_argument(argv):
+    """--threads N from the command line, read before NumPy loads (BLAS reads its thread
+    count from the environment once, at import)."""
+    for i, arg in enumerate(argv):
+        if arg == '--threads' and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith('--threads='):
+            return arg.split('=', 1)[1]
+    return '1'
+
+
+for _var in ('OPENBLAS_NUM_THREADS', 'OMP_NUM_THREADS', 'MKL_NUM_THREADS'):
+    os.environ[_var] = _threads_argument(sys.argv)
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -60,15 +79,17 @@ def step_fn(engine, args):
 
 
 def time_rounds(step, steps, rounds, warmup):
+    """(CPU ms/step of each round, wall ms/step of each round)."""
     for _ in range(warmup):
         step()
-    per_step = []
+    cpu, wall = [], []
     for _ in range(rounds):
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         for _ in range(steps):
             step()
-        per_step.append((time.perf_counter() - t0) / steps * 1e3)
-    return statistics.median(per_step), per_step
+        cpu.append((time.process_time() - c0) / steps * 1e3)
+        wall.append((time.perf_counter() - t0) / steps * 1e3)
+    return cpu, wall
 
 
 def main():
@@ -82,6 +103,8 @@ def main():
     parser.add_argument('--n-head', type=int, default=4, help='attention heads (4)')
     parser.add_argument('--n-embd', type=int, default=128, help='model width (128)')
     parser.add_argument('--only', choices=['minitensor', 'torch'], help='time one engine only')
+    parser.add_argument('--threads', type=int, default=1,
+                        help='BLAS and torch intra-op threads (default 1; read before NumPy loads)')
     args = parser.parse_args()
 
     backends.tune_cpu_allocator()            # as gpt.train does: big temporaries stay on the heap
@@ -94,12 +117,15 @@ def main():
             except ImportError:
                 print("torch is not installed: timing minitensor only (pip install torch==2.13.0)")
                 continue
+            torch.set_num_threads(args.threads)
             print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
-        median, rounds = time_rounds(step_fn(engine, args), args.steps, args.rounds, args.warmup)
-        results[engine] = median
-        print(f"{engine:>10}: {median:7.2f} ms/step (rounds: {', '.join(f'{r:.2f}' for r in rounds)})")
+        cpu, wall = time_rounds(step_fn(engine, args), args.steps, args.rounds, args.warmup)
+        results[engine] = statistics.median(cpu), statistics.median(wall)
+        print(f"{engine:>10}: {results[engine][0]:7.2f} ms/step CPU, {results[engine][1]:7.2f} wall "
+              f"(CPU per round: {', '.join(f'{r:.2f}' for r in cpu)}; {args.threads} BLAS thread(s))")
     if len(results) == 2:
-        print(f"ratio minitensor / torch: {results['minitensor'] / results['torch']:.2f}x")
+        (mc, mw), (tc, tw) = results['minitensor'], results['torch']
+        print(f"ratio minitensor / torch: {mc / tc:.2f}x CPU time, {mw / tw:.2f}x wall")
 
 
 if __name__ == '__main__':
