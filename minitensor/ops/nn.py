@@ -14,15 +14,16 @@ from .precision import float32_math
 
 
 def stable_shift(x, axis):
-    """max over `axis` (keepdims), with -inf (a fully masked row) replaced by 0.
+    """max over `axis` (keepdims), raised to at least the dtype's lowest finite value.
 
-    Subtracting the max keeps exp() from overflowing; replacing a -inf max keeps a
-    row of all -inf from turning into (-inf) - (-inf) = NaN. A NaN or +inf max stays:
-    such a row comes out NaN, as in torch.
+    Subtracting the max keeps exp() from overflowing; raising a -inf max (a fully
+    masked row) to a finite value keeps such a row from turning into (-inf) - (-inf) =
+    NaN: it stays -inf. A NaN or +inf max stays: such a row comes out NaN, as in torch.
+    One maximum on the (..., 1) maxima (not isneginf and where: a third of the calls).
     """
     xp = xp_of(x)
     m = x.max(axis=axis, keepdims=True)
-    return xp.where(xp.isneginf(m), m.dtype.type(0), m)
+    return xp.maximum(m, xp.finfo(m.dtype).min, out=m if m.ndim else None)
 
 
 def nonzero_sum(s):
@@ -36,8 +37,9 @@ def _by_blas(a):
     """Row reductions of a as BLAS products with ones: on the CPU, for float32/float64.
     NumPy's reduction over a short last axis is several times slower (0.08 vs 0.015 ms on
     a (12, 4, 64, 64) float32 array); on the GPU a reduction is one kernel, the product
-    two (the ones, the GEMV), so the GPU keeps its reductions."""
-    return a.dtype.kind == 'f' and a.dtype.itemsize >= 4 and a.ndim and not is_gpu(a)
+    two (the ones, the GEMV), so the GPU keeps its reductions; small arrays too (the
+    calls around the product cost more than the reduction saves)."""
+    return a.dtype.kind == 'f' and a.dtype.itemsize >= 4 and a.size >= 4096 and not is_gpu(a)
 
 
 def sum_last(a):
