@@ -1,6 +1,7 @@
 """nanoGPT's CPU recipe, step time beside PyTorch: the same model source on both engines.
 
-    python benchmarks/nanogpt_cpu.py [--steps 30] [--rounds 3]
+    python benchmarks/nanogpt_cpu.py [--steps 30] [--rounds 3] [--threads 1]
+    python benchmarks/nanogpt_cpu.py --ops            # the recipe's ops one by one
 
 The model is tests/programs/nanogpt/model.py, a GPT in the style of nanoGPT's model.py
 (fused qkv Linear, GELU MLP, biases, weight tying, F.scaled_dot_product_attention),
@@ -92,6 +93,67 @@ def time_rounds(step, steps, rounds, warmup):
     return cpu, wall
 
 
+def op_cases(lib, args):
+    """{name: run()} of the recipe's ops on its shapes, forward + backward (AdamW: a step)."""
+    import numpy as np
+    rng = np.random.default_rng(0)
+    F = lib.nn.functional
+    rows, C, H = args.batch_size * args.block_size, args.n_embd, args.n_head
+
+    def leaf(*shape):
+        return lib.tensor(rng.standard_normal(shape).astype(np.float32)).requires_grad_(True)
+
+    def grad(*shape):
+        return lib.tensor(rng.standard_normal(shape).astype(np.float32))
+
+    x4, g4 = leaf(rows, 4 * C), grad(rows, 4 * C)
+    x, w, b, g = leaf(args.batch_size, args.block_size, C), leaf(C), leaf(C), grad(args.batch_size, args.block_size, C)
+    q, k, v = (leaf(args.batch_size, H, args.block_size, C // H) for _ in range(3))
+    gq = grad(args.batch_size, H, args.block_size, C // H)
+    s, gs = leaf(args.batch_size, H, args.block_size, args.block_size), grad(args.batch_size, H, args.block_size, args.block_size)
+    logits, target = leaf(rows, 65), lib.tensor(rng.integers(0, 65, rows))
+    lin_x, lin_w, lin_b, lin_g = leaf(rows, C), leaf(3 * C, C), leaf(3 * C), grad(rows, 3 * C)
+    params = [lib.nn.Parameter(lib.tensor(rng.standard_normal(shape).astype(np.float32)))
+              for shape in [(3 * C, C), (3 * C,), (C, C), (C,), (4 * C, C), (4 * C,), (C, 4 * C), (C,), (C,), (C,)]
+              * args.n_layer + [(65, C), (args.block_size, C)]]
+    for p in params:
+        p.grad = lib.tensor(rng.standard_normal(tuple(p.shape)).astype(np.float32))
+    adamw = lib.optim.AdamW(params, lr=1e-3, betas=(0.9, 0.99), weight_decay=0.1)
+    return {
+        f'gelu ({rows}, {4 * C})': lambda: F.gelu(x4).backward(g4),
+        f'layer_norm ({args.batch_size}, {args.block_size}, {C})': lambda: F.layer_norm(x, (C,), w, b).backward(g),
+        f'softmax ({args.batch_size}, {H}, {args.block_size}, {args.block_size})': lambda: s.softmax(-1).backward(gs),
+        'scaled_dot_product_attention causal': lambda: F.scaled_dot_product_attention(
+            q, k, v, is_causal=True).backward(gq),
+        f'linear ({rows}, {C}) -> {3 * C}': lambda: F.linear(lin_x, lin_w, lin_b).backward(lin_g),
+        f'cross_entropy ({rows}, 65)': lambda: F.cross_entropy(logits, target).backward(),
+        'AdamW step (the recipe\'s parameters)': adamw.step,
+    }
+
+
+def op_table(args, engines):
+    """Per-op CPU time (least of the rounds) of each engine, and the ratio."""
+    import torch
+    torch.set_num_threads(args.threads)
+    rows = {}
+    for engine in engines:
+        lib = minitensor if engine == 'minitensor' else torch
+        lib.manual_seed(0)
+        for name, run in op_cases(lib, args).items():
+            for _ in range(args.warmup):
+                run()
+            best = float('inf')
+            for _ in range(args.rounds * 5):
+                start = time.process_time()
+                run()
+                best = min(best, time.process_time() - start)
+            rows.setdefault(name, {})[engine] = best * 1e3
+    print(f"{'op (fwd + bwd)':46s} {'minitensor':>10s} {'torch':>8s} {'ratio':>6s}   ms CPU, least of {args.rounds * 5}")
+    for name, times in rows.items():
+        mt_ms, th_ms = times.get('minitensor', float('nan')), times.get('torch', float('nan'))
+        print(f'{name:46s} {mt_ms:10.3f} {th_ms:8.3f} {mt_ms / th_ms:6.2f}')
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--steps', type=int, default=20, help='training steps per timed round')
@@ -105,7 +167,13 @@ def main():
     parser.add_argument('--only', choices=['minitensor', 'torch'], help='time one engine only')
     parser.add_argument('--threads', type=int, default=1,
                         help='BLAS and torch intra-op threads (default 1; read before NumPy loads)')
+    parser.add_argument('--ops', action='store_true',
+                        help="instead of whole steps, time the recipe's ops one by one (forward + backward)")
     args = parser.parse_args()
+    if args.ops:
+        backends.tune_cpu_allocator()
+        op_table(args, [args.only] if args.only else ['minitensor', 'torch'])
+        return
 
     backends.tune_cpu_allocator()            # as gpt.train does: big temporaries stay on the heap
     engines = [args.only] if args.only else ['minitensor', 'torch']
