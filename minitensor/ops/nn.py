@@ -116,9 +116,11 @@ class LogSoftmax(Function):
     def forward(self, x, dim=-1):
         xp = xp_of(x)
         self.dim = dim
+        self.last = dim in (-1, x.ndim - 1)
         with quiet_nonfinite(x):                # inf - inf in a +inf row: NaN is the answer
             shifted = x - stable_shift(x, dim)
-            s = xp.exp(shifted).sum(axis=dim, keepdims=True)
+            e = xp.exp(shifted)
+            s = sum_last(e) if self.last else e.sum(axis=dim, keepdims=True)
             # s == 0 only in a fully masked row, whose shifted values are all -inf already:
             # log(1) there keeps them -inf without a log(0) warning or a -inf - (-inf) NaN
             y = shifted - xp.log(nonzero_sum(s))
@@ -129,7 +131,7 @@ class LogSoftmax(Function):
         (y,) = self.saved
         xp = xp_of(y)
         p = xp.exp(y)                            # softmax; exactly 0 where y is -inf
-        dx = g - p * g.sum(axis=self.dim, keepdims=True)   # = g where y is -inf, as torch
+        dx = g - p * (sum_last(g) if self.last else g.sum(axis=self.dim, keepdims=True))   # = g where y is -inf
         masked_row = xp.isneginf(y.max(axis=self.dim, keepdims=True))
         return xp.where(masked_row, g.dtype.type(0), dx)   # a fully -inf row: no gradient
 
@@ -157,7 +159,7 @@ class CrossEntropy(Function):
             safe_target = xp.where(keep, target, 0)
             shifted = logits - logits.max(axis=1, keepdims=True)       # (N, C)
             e = xp.exp(shifted)
-            sum_e = e.sum(axis=1, keepdims=True)                       # (N, 1)
+            sum_e = sum_last(e)                                        # (N, 1)
             lse = xp.log(sum_e)[:, 0]                                  # (N,)
             picked = xp.take_along_axis(shifted, safe_target[:, None], axis=1)[:, 0]
             loss = lse - picked                                        # -log p[target]
