@@ -6,6 +6,8 @@ core causal_softmax. On the GPU several dispatch to fused kernels (minitensor/cu
 forward records `self.fused = cuda.fusable(...)` once and backward branches on that
 record; the xp code below is their reference.
 """
+import numpy as np
+
 from .. import cuda
 from ..autograd import Function
 from ..backend import is_gpu, quiet_nonfinite, xp_of
@@ -23,7 +25,7 @@ def stable_shift(x, axis):
     """
     xp = xp_of(x)
     m = x.max(axis=axis, keepdims=True)
-    return xp.maximum(m, xp.finfo(m.dtype).min, out=m if m.ndim else None)
+    return xp.maximum(m, np.finfo(m.dtype).min, out=m if m.ndim else None)   # (NumPy's finfo: CuPy's dtypes are NumPy's)
 
 
 def nonzero_sum(s):
