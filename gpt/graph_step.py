@@ -33,16 +33,15 @@ def step_body(model, optimizer, data, offsets, grad_clip, autocast=None):
     return loss
 
 
-def why_not_graphed(cfg, device, world_size):
+def why_not_graphed(cfg, data, world_size):
     """None if the step can be captured, else the reason (for the one log line)."""
     if not cfg.cuda_graph:
         return "--no-cuda-graph"
-    if device != 'gpu':
-        return "CUDA graphs need a GPU (--device gpu)"
+    engine_says = mt.cuda.graphs.why_not_capturable(data.positions)
+    if engine_says:
+        return engine_says
     if world_size > 1:
         return "data-parallel steps all-reduce through NCCL between ranks, not captured here"
-    if not mt.backends.fast_paths:
-        return "fast paths are off (MINITENSOR_NO_FUSED=1): the portable kernels bake host values in"
     if cfg.dtype == 'fp16':
         return "--dtype fp16's GradScaler reads its inf/NaN check on the host every step"
     return None

@@ -192,7 +192,7 @@ class Trainer:
 
     def use_cuda_graph(self, log):
         """Replay the step as a CUDA graph where it can be captured; one log line either way."""
-        reason = why_not_graphed(self.cfg, self.data.device, self.world_size)
+        reason = why_not_graphed(self.cfg, self.data, self.world_size)
         if reason is None:
             self.graphed = GraphedStep(self.model, self.optimizer, self.data, self.cfg.grad_clip, log, self.autocast)
             log(f"CUDA graph: on (eager warm-up for {WARMUP_STEPS} steps, then one capture; "
@@ -407,7 +407,7 @@ def train(cfg, resume=False, force=False, log=print, checkpoint=None):
     if cfg.target_val is not None:
         fixed_val = FixedBatches(data, 'val', cfg.eval_iters, seed=seed_of(cfg.seed + 2),
                                  batch_size=cfg.eval_batch_size)
-        graphable = why_not_graphed(cfg, data.device, replicas.world_size) is None
+        graphable = why_not_graphed(cfg, data, replicas.world_size) is None
         val_loss_sum = GraphedLossSum(fixed_val, log) if graphable else fixed_val.loss_sum
         stop_rule = stopping.TargetStop(cfg.target_val, cfg.target_margin, min(cfg.check_iters, cfg.eval_iters),
                                         cfg.eval_iters, cfg.calibrated_margin)
@@ -423,7 +423,7 @@ def train(cfg, resume=False, force=False, log=print, checkpoint=None):
     run = Trainer(cfg, replicas.wrap(model), optimizer, tokenizer, data, start_step, best_val, csv_log,
                   Progress(start_step, cfg.max_iters, cfg.progress) if main_rank else Quiet(),
                   replicas.world_size, clock, stop_rule, val_loss_sum)
-    if cfg.warm_kernels and data.device == 'gpu':
+    if cfg.warm_kernels and mt.cuda.graphs.compiles_kernels(data.positions):
         compile_step_kernels(cfg, tokenizer.vocab_size, data.device, log)
         clock.mark('kernels')
     run.use_cuda_graph(log)

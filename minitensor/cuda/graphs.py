@@ -24,7 +24,7 @@ import gc
 
 import numpy as np
 
-from ..backend import backends, cupy_module
+from ..backend import backends, cupy_module, is_gpu
 
 _capture = None        # the CUDAGraph being captured on this process, if any
 
@@ -34,6 +34,23 @@ CAPTURE_MODES = {'global': 0, 'thread_local': 1, 'relaxed': 2}   # cudaStreamCap
 def is_capturing():
     """True while a CUDAGraph capture is under way (torch.cuda.is_current_stream_capturing)."""
     return _capture is not None
+
+
+def why_not_capturable(tensor):
+    """None when GPU work on tensors like `tensor` can be captured in a CUDA graph, else the
+    reason in a few words (for a log line): the engine's test, so callers need not name
+    devices or switches."""
+    if not is_gpu(tensor.array):
+        return "CUDA graphs need a GPU (--device gpu)"
+    if not backends.fast_paths:
+        return "fast paths are off (MINITENSOR_NO_FUSED=1): the portable kernels bake host values in"
+    return None
+
+
+def compiles_kernels(tensor):
+    """True when ops on tensors like `tensor` run kernels compiled at their first use (CuPy's
+    NVRTC, cached on disk): what a warm-up before the first step can get out of the way."""
+    return is_gpu(tensor.array)
 
 
 def step_values(compute, count, dtype):
