@@ -468,6 +468,18 @@ def variant_for(hd, dtype_name='float32'):
     return 'tc'
 
 
+def compile_kernels(hd, dtype_name='float32'):
+    """Compile every kernel a FlashAttention call of head size hd on `dtype_name` may launch
+    under the current switches: its variant's and the CUDA-core ones, eager and with device
+    keys (a CUDA-graph capture), and the backward's row sums. For a warm-up before a step."""
+    io = IO_DTYPES[dtype_name]
+    for variant in {'simt', variant_for(hd, dtype_name)}:
+        for kind in _SOURCES:
+            for device_keys in (False, True):
+                _kernel(variant, kind, hd, io, device_keys)[0].attributes
+    raw_kernel(_DELTA, 'flash_delta', (('MT_IO', io),)).attributes
+
+
 def _launch(variant, kind, grid, args, hd, io, keys):
     kernel, threads, smem = _kernel(variant, kind, hd, io, on_device(keys))
     kernel(grid, (threads,), args + key_args(keys), shared_mem=smem)

@@ -432,3 +432,10 @@ def test_auto_choice_takes_the_faster_kernel_per_precision():
     finally:
         mt.backends.allow_tf32 = False
         dispatch.ATTENTION_KERNEL = 'auto'
+
+
+def test_compile_kernels_builds_what_a_captured_step_launches():
+    flash.compile_kernels(64)
+    for kind in ('fwd', 'dkdv', 'dq'):
+        for device_keys in (False, True):
+            assert flash._kernel('simt', kind, 64, 0, device_keys)[0].attributes['num_regs'] > 0
