@@ -261,6 +261,7 @@ def fake_flash_kernels(monkeypatch):
     monkeypatch.setattr(dispatch, 'ATTENTION_KERNEL', 'flash')
     monkeypatch.setattr(cuda, 'is_gpu', lambda a: True)
     monkeypatch.setattr(flash, 'is_gpu', lambda a: True)
+    monkeypatch.setattr(flash, '_fits_shared_memory', lambda hd: True)
     calls = []
 
     def forward(q, k, v, scale, causal, p, keys, variant):

@@ -36,6 +36,7 @@ SHIM = r'''
 #include <thread>
 #include <vector>
 struct Dim3 { unsigned int x, y, z; };
+struct alignas(16) float4 { float x, y, z, w; };
 static thread_local Dim3 threadIdx, blockIdx;
 static Dim3 gridDim, blockDim;
 static std::barrier<>* mt_block_barrier;
@@ -169,7 +170,8 @@ int main() {
 
 def to_cpu_source(code):
     """A kernel source with CUDA's shared-memory declaration made the block's buffer."""
-    for decl in ('extern __shared__ __align__(128) float smem[];', 'extern __shared__ float smem[];'):
+    for decl in ('extern __shared__ __align__(128) float smem[];', 'extern __shared__ __align__(16) float smem[];',
+                 'extern __shared__ float smem[];'):
         code = code.replace(decl, 'float* smem = mt_smem;')
     return code
 

@@ -74,8 +74,17 @@ _COMMON = _HELPERS + r'''
 #define BM 64
 #define BN 64
 #define NT 256
-#define STR (HD + 1)                 // row stride of a (64, HD) tile in shared memory
-#define PSTR (BN + 1)                // row stride of a (64, 64) tile
+// Shared-memory row strides. A head size that is a multiple of 4 gets HD + 4: rows stay
+// 16-byte aligned for float4 loads (4 products per load instead of 1) and 8 threads reading
+// 8 rows of B hit 8 different 4-bank groups; otherwise HD + 1, odd, one bank per row.
+#if HD % 4 == 0
+#define VEC 1
+#define STR (HD + 4)
+#else
+#define VEC 0
+#define STR (HD + 1)
+#endif
+#define PSTR (BN + 4)                // row stride of a (64, 64) tile: float4 rows too
 #define DPT ((HD + 15) / 16)         // accumulator columns per thread: tx + 16*c
 
 // rows [r0, r0 + 64) of a (T, HD) row-major matrix into a (64, STR) tile; rows past T: 0
@@ -86,12 +95,33 @@ __device__ __forceinline__ void load_tile(float* tile, const mt_io* __restrict__
     }
 }
 
-// acc[r][c] = A[4*ty + r, :] . B[tx + 16*c, :] for two (64, STR) tiles
+__device__ __forceinline__ float4 ld4(const float* p) { return *reinterpret_cast<const float4*>(p); }
+
+// acc[r][c] = A[4*ty + r, :] . B[tx + 16*c, :] for two (64, STR) tiles, summed in order of d
 __device__ __forceinline__ void tile_dots(const float* A, const float* B, int ty, int tx, float acc[4][4]) {
 #pragma unroll
     for (int r = 0; r < 4; ++r)
 #pragma unroll
         for (int c = 0; c < 4; ++c) acc[r][c] = 0.f;
+#if VEC
+#pragma unroll 2
+    for (int d = 0; d < HD; d += 4) {
+        float4 a[4], b[4];
+#pragma unroll
+        for (int r = 0; r < 4; ++r) a[r] = ld4(A + (4 * ty + r) * STR + d);
+#pragma unroll
+        for (int c = 0; c < 4; ++c) b[c] = ld4(B + (tx + 16 * c) * STR + d);
+#pragma unroll
+        for (int r = 0; r < 4; ++r)
+#pragma unroll
+            for (int c = 0; c < 4; ++c) {
+                float t = fmaf(a[r].x, b[c].x, acc[r][c]);
+                t = fmaf(a[r].y, b[c].y, t);
+                t = fmaf(a[r].z, b[c].z, t);
+                acc[r][c] = fmaf(a[r].w, b[c].w, t);
+            }
+    }
+#else
 #pragma unroll 4
     for (int d = 0; d < HD; ++d) {
         float a[4], b[4];
@@ -104,25 +134,32 @@ __device__ __forceinline__ void tile_dots(const float* A, const float* B, int ty
 #pragma unroll
             for (int c = 0; c < 4; ++c) acc[r][c] = fmaf(a[r], b[c], acc[r][c]);
     }
+#endif
 }
 
 // acc[r][c] += sum_j W[4*ty + r, j] * X[j, tx + 16*c] for a (64, PSTR) weight tile W
-// and a (64, STR) tile X: the (64, 64) @ (64, HD) product, this thread's part
+// and a (64, STR) tile X: the (64, 64) @ (64, HD) product, this thread's part, in order of j
 __device__ __forceinline__ void tile_matmul_acc(const float* W, const float* X, int ty, int tx,
                                                 float acc[4][DPT]) {
-#pragma unroll 4
-    for (int j = 0; j < BN; ++j) {
-        float x[DPT];
+#pragma unroll 2
+    for (int j = 0; j < BN; j += 4) {
+        float4 w[4];
 #pragma unroll
-        for (int c = 0; c < DPT; ++c) {
-            int d = tx + 16 * c;
-            x[c] = (d < HD) ? X[j * STR + d] : 0.f;
-        }
+        for (int r = 0; r < 4; ++r) w[r] = ld4(W + (4 * ty + r) * PSTR + j);
 #pragma unroll
-        for (int r = 0; r < 4; ++r) {
-            float w = W[(4 * ty + r) * PSTR + j];
+        for (int jj = 0; jj < 4; ++jj) {
+            float x[DPT];
 #pragma unroll
-            for (int c = 0; c < DPT; ++c) acc[r][c] = fmaf(w, x[c], acc[r][c]);
+            for (int c = 0; c < DPT; ++c) {
+                int d = tx + 16 * c;
+                x[c] = (d < HD) ? X[(j + jj) * STR + d] : 0.f;
+            }
+#pragma unroll
+            for (int r = 0; r < 4; ++r) {
+                const float wv = jj == 0 ? w[r].x : jj == 1 ? w[r].y : jj == 2 ? w[r].z : w[r].w;
+#pragma unroll
+                for (int c = 0; c < DPT; ++c) acc[r][c] = fmaf(wv, x[c], acc[r][c]);
+            }
         }
     }
 }
@@ -144,7 +181,7 @@ extern "C" __global__ void __launch_bounds__(NT) flash_fwd(
         const mt_io* __restrict__ Q, const mt_io* __restrict__ K, const mt_io* __restrict__ V,
         mt_io* __restrict__ O, float* __restrict__ Lse, int Tq, int Tk, float scale, int causal,
         int dropout, float inv_keep, MT_KEY_PARAMS) {
-    extern __shared__ float smem[];
+    extern __shared__ __align__(16) float smem[];
     float* sQ = smem;                        // (BM, STR)
     float* sKV = sQ + BM * STR;              // (BN, STR): the key tile, then the value tile
     float* sP = sKV + BN * STR;              // (BM, PSTR): this tile's (dropped) probabilities
@@ -225,7 +262,7 @@ extern "C" __global__ void __launch_bounds__(NT) flash_bwd_dkdv(
         const mt_io* __restrict__ dO, const float* __restrict__ Lse, const float* __restrict__ Dlt,
         mt_io* __restrict__ dK, mt_io* __restrict__ dV, int Tq, int Tk, float scale, int causal,
         int dropout, float inv_keep, MT_KEY_PARAMS) {
-    extern __shared__ float smem[];
+    extern __shared__ __align__(16) float smem[];
     float* sK = smem;                        // (BN, STR)
     float* sV = sK + BN * STR;               // (BN, STR)
     float* sQ = sV + BN * STR;               // (BM, STR)
@@ -309,7 +346,7 @@ extern "C" __global__ void __launch_bounds__(NT) flash_bwd_dq(
         const mt_io* __restrict__ dO, const float* __restrict__ Lse, const float* __restrict__ Dlt,
         mt_io* __restrict__ dQ, int Tq, int Tk, float scale, int causal,
         int dropout, float inv_keep, MT_KEY_PARAMS) {
-    extern __shared__ float smem[];
+    extern __shared__ __align__(16) float smem[];
     float* sQ = smem;                        // (BM, STR)
     float* sdO = sQ + BM * STR;              // (BM, STR)
     float* sK = sdO + BM * STR;              // (BN, STR)
@@ -406,11 +443,18 @@ def takes(q, k, v):
     """The fast-path test for FlashAttention: fast paths on, CuPy arrays of one dtype among
     IO_DTYPES (float32; bfloat16/float16 as autocast hands them), shapes that `fits`."""
     return (backends.fast_paths and all(is_gpu(a) for a in (q, k, v)) and q.dtype == k.dtype == v.dtype
-            and q.dtype.name in IO_DTYPES and fits(q, k, v))
+            and q.dtype.name in IO_DTYPES and fits(q, k, v) and _fits_shared_memory(q.shape[-1]))
+
+
+def _fits_shared_memory(hd):
+    """The CUDA-core kernels' tiles fit this GPU's shared memory (an H100 takes every head
+    size up to 128; an A100's 163 KiB stops the backward at 128)."""
+    device = cupy_module().cuda.Device().id
+    return max(_shared_bytes(kind, hd) for kind in _SOURCES) <= _max_shared_bytes(device)
 
 
 def _shared_bytes(kind, hd):
-    stride, pstride = hd + 1, TILE + 1
+    stride, pstride = (hd + 4 if hd % 4 == 0 else hd + 1), TILE + 4
     floats = {'fwd': 2 * TILE * stride + TILE * pstride,
               'dkdv': 4 * TILE * stride + 2 * TILE * pstride + 2 * TILE,
               'dq': 4 * TILE * stride + TILE * pstride}[kind]
