@@ -220,20 +220,33 @@ def reference_on_the_cpu(arrays, g, causal, p, keys, scale):
 
 @pytest.mark.parametrize('T,hd', [(7, 16), (65, 64), (300, 64), (130, 80), (64, 128)])
 @pytest.mark.parametrize('p', [0.0, 0.2])
-def test_float16_through_sdpa(T, hd, p):
+@pytest.mark.parametrize('dtype', ['float16', 'bfloat16'])
+def test_half_types_through_sdpa(T, hd, p, dtype):
+    half = getattr(mt, dtype)
     arrays, g = case_arrays((2, 2), T, T, hd)
-    arrays, g = [a.astype(np.float16) for a in arrays], g.astype(np.float16)
+    ts = [mt.tensor(a, device='gpu').to(half).requires_grad_(True) for a in arrays]
+    gt = mt.tensor(g, device='gpu').to(half)
+    rounded = [t.detach().float().cpu().numpy() for t in ts + [gt]]          # what the kernels see
     keys = dropout_keys(next_seed(mt.Generator().manual_seed(3)), p)
-    ts = [mt.tensor(a, device='gpu', requires_grad=True) for a in arrays]
     out = F.scaled_dot_product_attention(*ts, dropout_p=p, is_causal=True, generator=mt.Generator().manual_seed(3))
-    assert out.grad_fn.name == 'FlashAttention' and out.grad_fn.variant == 'tc' and out.dtype == mt.float16
-    out.backward(mt.tensor(g, device='gpu'))
-    fused = [out.detach().cpu().numpy()] + [t.grad.cpu().numpy() for t in ts]
-    ref = reference_on_the_cpu(arrays, g, True, p, keys, hd ** -0.5)
+    assert out.grad_fn.name == 'FlashAttention' and out.grad_fn.variant == 'tc' and out.dtype == half
+    out.backward(gt)
+    fused = [out.detach().float().cpu().numpy()] + [t.grad.float().cpu().numpy() for t in ts]
+    assert all(t.grad.dtype == half for t in ts)
+    ref = reference_on_the_cpu(rounded[:3], rounded[3], True, p, keys, hd ** -0.5)
     for name, a, b in zip(('out', 'dq', 'dk', 'dv'), fused, ref):
-        assert a.dtype == np.float16 and np.isfinite(a).all(), name
+        assert np.isfinite(a).all(), name
         err = float(np.abs(a.astype(np.float64) - b).max() / max(np.abs(b).max(), 1.0))
-        assert err <= HALF_BOUND['float16'], (name, err)
+        assert err <= HALF_BOUND[dtype], (name, err)
+
+
+def test_autocast_bf16_sdpa_runs_flash():
+    x = mt.tensor(randn(np.random.default_rng(2), 2, 3, 40, 32), device='gpu', requires_grad=True)
+    with mt.autocast('cuda', dtype=mt.bfloat16):
+        out = F.scaled_dot_product_attention(x, x, x, is_causal=True)
+    assert out.dtype == mt.bfloat16 and out.grad_fn.name == 'FlashAttention'
+    out.float().sum().backward()
+    assert x.grad.dtype == mt.float32 and np.isfinite(x.grad.cpu().numpy()).all()
 
 
 @pytest.mark.parametrize('T,hd', [(7, 16), (65, 64), (300, 64), (130, 80)])
