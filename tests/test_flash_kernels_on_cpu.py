@@ -36,7 +36,6 @@ SHIM = r'''
 #include <thread>
 #include <vector>
 struct Dim3 { unsigned int x, y, z; };
-struct alignas(16) float4 { float x, y, z, w; };
 static thread_local Dim3 threadIdx, blockIdx;
 static Dim3 gridDim, blockDim;
 static std::barrier<>* mt_block_barrier;
@@ -48,6 +47,7 @@ static thread_local float* mt_smem;
 #define __forceinline__ inline
 #define __restrict__
 #define __launch_bounds__(n)
+#define __align__(n) alignas(n)
 inline void __syncthreads() { mt_block_barrier->arrive_and_wait(); }
 inline void __syncwarp(unsigned int = 0xffffffffu) { mt_warp_barrier[threadIdx.x / 32]->arrive_and_wait(); }
 inline float __int_as_float(int i) { float f; std::memcpy(&f, &i, 4); return f; }

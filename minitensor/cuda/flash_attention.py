@@ -95,7 +95,8 @@ __device__ __forceinline__ void load_tile(float* tile, const mt_io* __restrict__
     }
 }
 
-__device__ __forceinline__ float4 ld4(const float* p) { return *reinterpret_cast<const float4*>(p); }
+struct __align__(16) mt_f4 { float x, y, z, w; };        // one 16-byte shared load (LDS.128)
+__device__ __forceinline__ mt_f4 ld4(const float* p) { return *reinterpret_cast<const mt_f4*>(p); }
 
 // acc[r][c] = A[4*ty + r, :] . B[tx + 16*c, :] for two (64, STR) tiles, summed in order of d
 __device__ __forceinline__ void tile_dots(const float* A, const float* B, int ty, int tx, float acc[4][4]) {
@@ -106,7 +107,7 @@ __device__ __forceinline__ void tile_dots(const float* A, const float* B, int ty
 #if VEC
 #pragma unroll 2
     for (int d = 0; d < HD; d += 4) {
-        float4 a[4], b[4];
+        mt_f4 a[4], b[4];
 #pragma unroll
         for (int r = 0; r < 4; ++r) a[r] = ld4(A + (4 * ty + r) * STR + d);
 #pragma unroll
@@ -143,7 +144,7 @@ __device__ __forceinline__ void tile_matmul_acc(const float* W, const float* X, 
                                                 float acc[4][DPT]) {
 #pragma unroll 2
     for (int j = 0; j < BN; j += 4) {
-        float4 w[4];
+        mt_f4 w[4];
 #pragma unroll
         for (int r = 0; r < 4; ++r) w[r] = ld4(W + (4 * ty + r) * PSTR + j);
 #pragma unroll
