@@ -20,6 +20,7 @@ DEFINES = r'''
 #define NT 128
 #define LDH (HD + 4)          // row stride of (64, HD) tiles: a multiple of 4 floats, as wmma needs
 #define LDS (BN + 4)          // row stride of (64, 64) tiles
+#define LDP ((HD > BN ? HD : BN) + 4)   // the forward's P tile, which then holds P V (16, HD) per warp
 #define NF (HD / 16)          // 16-column blocks of a (16, HD) product
 
 '''
@@ -104,11 +105,11 @@ __device__ __forceinline__ void warp_abt(const float* a, const float* b, FragC a
     }
 }
 
-// acc[n] += W . X, n-th 16 columns: W the warp's (16, 64) rows (stride LDS), X (64, HD) (stride LDH)
-__device__ __forceinline__ void warp_wx(const float* w, const float* x, FragC acc[NF]) {
+// acc[n] += W . X, n-th 16 columns: W the warp's (16, 64) rows (stride ldw), X (64, HD) (stride LDH)
+__device__ __forceinline__ void warp_wx(const float* w, int ldw, const float* x, FragC acc[NF]) {
     for (int kk = 0; kk < BN; kk += 8) {
         FragA fa;
-        load_a(fa, w + kk, LDS);
+        load_a(fa, w + kk, ldw);
 #pragma unroll
         for (int n = 0; n < NF; ++n) {
             FragB fb;
@@ -118,9 +119,9 @@ __device__ __forceinline__ void warp_wx(const float* w, const float* x, FragC ac
     }
 }
 
-__device__ __forceinline__ void store4(float* w, FragC acc[4]) {
+__device__ __forceinline__ void store4(float* w, FragC acc[4], int ld) {
 #pragma unroll
-    for (int n = 0; n < 4; ++n) store_c(w + n * 16, acc[n], LDS);
+    for (int n = 0; n < 4; ++n) store_c(w + n * 16, acc[n], ld);
 }
 
 // a (64, LDH) staging tile -> rows [r0, r0 + 64) of a (T, HD) matrix, rows past T skipped
@@ -138,8 +139,7 @@ extern "C" __global__ void __launch_bounds__(NT) flash_fwd_tc(
     extern __shared__ __align__(128) float smem[];
     float* sQ = smem;                        // (BM, LDH)
     float* sKV = sQ + BM * LDH;              // (BN, LDH): keys, then values
-    float* sS = sKV + BN * LDH;              // (BM, LDS): scores, then dropped probabilities
-    float* sO = sS + BM * LDS;               // (BM, LDH): this key tile's P V
+    float* sS = sKV + BN * LDH;              // (BM, LDP): scores, dropped probabilities, then P V
     const int bh = blockIdx.x;
     const int i0 = (gridDim.y - 1 - blockIdx.y) * BM;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
@@ -151,8 +151,7 @@ extern "C" __global__ void __launch_bounds__(NT) flash_fwd_tc(
     float m = -MT_INF, l = 0.f, o[HD / 2];
 #pragma unroll
     for (int d = 0; d < HD / 2; ++d) o[d] = 0.f;
-    float* srow = sS + row * LDS;
-    const float* orow = sO + row * LDH;
+    float* srow = sS + row * LDP;
     const int kend = (causal && i0 + BM < Tk) ? i0 + BM : Tk;
     for (int j0 = 0; j0 < kend; j0 += BN) {
         __syncthreads();
@@ -161,7 +160,7 @@ extern "C" __global__ void __launch_bounds__(NT) flash_fwd_tc(
         {
             FragC acc[4];
             warp_abt(sQ + warp * 16 * LDH, sKV, acc);
-            store4(sS + warp * 16 * LDS, acc);
+            store4(sS + warp * 16 * LDP, acc, LDP);
         }
         __syncwarp();
         float mx = -MT_INF;
@@ -193,14 +192,15 @@ extern "C" __global__ void __launch_bounds__(NT) flash_fwd_tc(
             FragC pv[NF];
 #pragma unroll
             for (int n = 0; n < NF; ++n) fill_zero(pv[n]);
-            warp_wx(sS + warp * 16 * LDS, sKV, pv);
+            warp_wx(sS + warp * 16 * LDP, LDP, sKV, pv);
+            __syncwarp();                                    // the warp's P is read: its rows take P V
 #pragma unroll
             for (int n = 0; n < NF; ++n)
-                store_c(sO + warp * 16 * LDH + n * 16, pv[n], LDH);
+                store_c(sS + warp * 16 * LDP + n * 16, pv[n], LDP);
         }
         __syncwarp();
 #pragma unroll
-        for (int d = 0; d < HD / 2; ++d) o[d] += orow[2 * d + half];
+        for (int d = 0; d < HD / 2; ++d) o[d] += srow[2 * d + half];
     }
     if (i < Tq) {
         const float inv = (l == 0.f) ? 0.f : 1.f / l;
@@ -251,9 +251,9 @@ extern "C" __global__ void __launch_bounds__(NT) flash_bwd_dkdv_tc(
         {
             FragC acc[4];
             warp_abt(sK + warp * 16 * LDH, sQ, acc);        // S^T: keys x queries
-            store4(sSt + warp * 16 * LDS, acc);
+            store4(sSt + warp * 16 * LDS, acc, LDS);
             warp_abt(sV + warp * 16 * LDH, sdO, acc);       // dP^T before dropout: V dO^T
-            store4(sdPt + warp * 16 * LDS, acc);
+            store4(sdPt + warp * 16 * LDS, acc, LDS);
         }
         __syncwarp();
         for (int c = 0; c < 32; ++c) {
@@ -274,8 +274,8 @@ extern "C" __global__ void __launch_bounds__(NT) flash_bwd_dkdv_tc(
             dpt[ci] = ds;
         }
         __syncwarp();
-        warp_wx(sSt + warp * 16 * LDS, sdO, dv);            // dV += (P * keep / (1 - p))^T dO
-        warp_wx(sdPt + warp * 16 * LDS, sQ, dk);            // dK += dS^T Q
+        warp_wx(sSt + warp * 16 * LDS, LDS, sdO, dv);            // dV += (P * keep / (1 - p))^T dO
+        warp_wx(sdPt + warp * 16 * LDS, LDS, sQ, dk);            // dK += dS^T Q
     }
     __syncthreads();                                        // sQ, sdO free: stage the results there
 #pragma unroll
@@ -325,9 +325,9 @@ extern "C" __global__ void __launch_bounds__(NT) flash_bwd_dq_tc(
         {
             FragC acc[4];
             warp_abt(sQ + warp * 16 * LDH, sK, acc);
-            store4(sS + warp * 16 * LDS, acc);
+            store4(sS + warp * 16 * LDS, acc, LDS);
             warp_abt(sdO + warp * 16 * LDH, sV, acc);
-            store4(sdP + warp * 16 * LDS, acc);
+            store4(sdP + warp * 16 * LDS, acc, LDS);
         }
         __syncwarp();
         for (int c = 0; c < 32; ++c) {
@@ -342,7 +342,7 @@ extern "C" __global__ void __launch_bounds__(NT) flash_bwd_dq_tc(
             srow[cj] = ds;
         }
         __syncwarp();
-        warp_wx(sS + warp * 16 * LDS, sK, dq);              // dQ += dS K
+        warp_wx(sS + warp * 16 * LDS, LDS, sK, dq);              // dQ += dS K
     }
     __syncthreads();
 #pragma unroll
@@ -360,4 +360,4 @@ NAMES = {'fwd': 'flash_fwd_tc', 'dkdv': 'flash_bwd_dkdv_tc', 'dq': 'flash_bwd_dq
 
 def shared_bytes(kind, hd):
     tile, square = 64 * (hd + 4), 64 * (64 + 4)
-    return 4 * {'fwd': 3 * tile + square, 'dkdv': 4 * tile + 2 * square + 128, 'dq': 4 * tile + 2 * square}[kind]
+    return 4 * {'fwd': 2 * tile + 64 * (max(hd, 64) + 4), 'dkdv': 4 * tile + 2 * square + 128, 'dq': 4 * tile + 2 * square}[kind]
