@@ -43,6 +43,7 @@ def median_ms(fn, sync, repeats):
 def minitensor_row(kernel, fast, tf32, arrays, p, repeats, dtype=None):
     cp = backend.cupy_module()
     sync = cp.cuda.get_current_stream().synchronize
+    saved = mt.backends.fast_paths, dispatch.ATTENTION_KERNEL, mt.backends.allow_tf32
     mt.backends.fast_paths, dispatch.ATTENTION_KERNEL, mt.backends.allow_tf32 = fast, kernel, tf32
     q, k, v, g = (mt.tensor(a, device='gpu', dtype=dtype) for a in arrays)
 
@@ -55,7 +56,7 @@ def minitensor_row(kernel, fast, tf32, arrays, p, repeats, dtype=None):
     base = pool.total_bytes()
     step()
     sync()
-    mt.backends.fast_paths, dispatch.ATTENTION_KERNEL, mt.backends.allow_tf32 = True, 'flash', False
+    mt.backends.fast_paths, dispatch.ATTENTION_KERNEL, mt.backends.allow_tf32 = saved
     return ms, (pool.total_bytes() - base) / 2**20
 
 
