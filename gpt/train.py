@@ -266,8 +266,9 @@ class Trainer:
         No checkpoint here: a run to a target saves once, when it stops."""
         s, rule = self.state, self.stop_rule
         started = time.perf_counter()
-        check = rule.check(s.step, lambda a, b: self.val_loss_sum(self.raw_model, a, b).item(),
-                           force_full=final)
+        with self.autocast:                  # --dtype bf16/fp16: measured as trained (as estimate_loss)
+            check = rule.check(s.step, lambda a, b: self.val_loss_sum(self.raw_model, a, b).item(),
+                               force_full=final)
         rule.seconds += time.perf_counter() - started
         seconds = self.clock.now()
         s.losses = {'train': s.train_mean, 'val': check.val}

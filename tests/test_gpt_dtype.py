@@ -87,3 +87,19 @@ def test_the_dtype_flag(corpus, tmp_path, monkeypatch):
     monkeypatch.setattr(mt.backends, 'allow_tf32', False)
     gtrain.train(small(corpus, tmp_path, max_iters=1, dtype='tf32'), log=quiet)
     assert mt.backends.allow_tf32 is True
+
+
+def test_the_target_check_measures_under_the_runs_autocast(corpus, tmp_path, monkeypatch):
+    """--target-val's evaluation (FixedBatches.loss_sum) runs under bf16 autocast, as the
+    periodic estimate does: the run is judged in the precision it trains in."""
+    from gpt import data as gdata
+    seen = []
+    real = gdata.FixedBatches.loss_sum
+
+    def spy(self, *args, **kwargs):
+        seen.append(mt.is_autocast_enabled('cpu'))
+        return real(self, *args, **kwargs)
+    monkeypatch.setattr(gdata.FixedBatches, 'loss_sum', spy)
+    gtrain.train(small(corpus, tmp_path, dtype='bf16', max_iters=10, eval_interval=5, target_val=0.5,
+                       check_iters=4), log=quiet)
+    assert seen and all(seen)
