@@ -25,6 +25,7 @@ from .size import Size
 from .tensor import Tensor
 
 globals().update(FUNCTION_FORMS)   # mt.sum, mt.exp, mt.softmax, mt.matmul, ...
+from .extras import *  # noqa: E402,F401,F403  (lgamma, copysign, special, ... : extras.__all__)
 
 from . import distributed, nn, optim, utils  # noqa: E402  (they import the names above)
 from . import amp, cpu, cuda  # noqa: E402  (torch.cuda's, torch.cpu's and torch.amp's names, on purpose)

@@ -34,6 +34,7 @@ from .ops.broadcast import broadcast_shape
 from .ops.inplace import Clone, Copy, Fill, IndexPut
 from .printing import tensor_format, tensor_repr
 from .size import Size
+from .tensor_extras import TensorExtras
 
 
 def _shape_args(shape):
@@ -65,7 +66,7 @@ def normalize_dims(op, dim, ndim):
     return axes if ndim else ()     # a 0-d tensor accepts dim 0 / -1 (as torch) but has no axis
 
 
-class Tensor:
+class Tensor(TensorExtras):
     """An n-dimensional array on 'cpu' or 'gpu' that records ops for backward()."""
     # _vc: the storage's version counter, a one-element list shared with views (None
     # until needed: version 0); _base: for a view made with grad on, the tensor it views.

@@ -1,0 +1,391 @@
+"""Tensor methods beyond the core of tensor.py: the gamma family and other special
+functions, shifts, torch's remaining pointwise functions and aliases, dtype casts and
+the in-place forms of unary ops. Tensor inherits them (class Tensor(TensorExtras)).
+
+Most are compositions of differentiable primitives (teenygrad's way: no derivative
+code of their own); the few that need a closed form call Functions in
+ops/gamma.py and ops/pointwise_more.py.
+"""
+import math
+import numbers
+
+from . import dtypes, inplace
+from .ops import gamma as GM
+from .ops import pointwise_more as PM
+
+
+def _tensor():
+    from .tensor import Tensor
+    return Tensor
+
+
+class TensorExtras:
+    """Mixin of Tensor: the methods listed in this module's docstring."""
+    __slots__ = ()
+
+    # ------------------------------------------------------------ gamma family, Bessel, special
+
+    def lgamma(self):
+        """log |Gamma(self)|."""
+        return GM.Lgamma.apply(self._as_float())
+
+    def digamma(self):
+        """d/dx lgamma(x)."""
+        return GM.Digamma.apply(self._as_float())
+
+    def polygamma(self, n):
+        """The n-th derivative of digamma (torch's Tensor.polygamma(n))."""
+        if not isinstance(n, numbers.Integral) or n < 0:
+            raise RuntimeError(f"polygamma: n must be a non-negative integer, got {n!r}")
+        x = self._as_float()
+        return GM.Digamma.apply(x) if n == 0 else GM.Polygamma.apply(x, n=int(n))
+
+    def mvlgamma(self, p):
+        """The multivariate log-gamma: sum_i lgamma(x - i/2) + p(p-1)/4 log(pi), x > (p-1)/2."""
+        if not isinstance(p, numbers.Integral) or p < 1:
+            raise RuntimeError(f"mvlgamma: p has to be greater than or equal to 1, got {p!r}")
+        x = self._as_float()
+        if x.numel() and not bool((x.detach() > (p - 1) / 2).all()):
+            raise RuntimeError(f"mvlgamma: all elements must be greater than (p-1)/2 = {(p - 1) / 2}")
+        total = x.lgamma()
+        for i in range(1, p):
+            total = total + (x - i / 2).lgamma()
+        return total + p * (p - 1) / 4 * math.log(math.pi)
+
+    def i0(self):
+        """The modified Bessel function of the first kind, order 0."""
+        return GM.I0.apply(self._as_float())
+
+    def sinc(self):
+        """sin(pi x) / (pi x), 1 at 0."""
+        x = self._as_float()
+        zero = x == 0
+        safe = x.masked_fill(zero, 1.0)          # the unused branch stays finite: no NaN gradient
+        px = safe * math.pi
+        return (px.sin() / px).masked_fill(zero, 1.0)
+
+    def logit(self, eps=None):
+        """log(x / (1 - x)); with eps, x is first clamped to [eps, 1 - eps]."""
+        return PM.Logit.apply(self._as_float(), eps=eps)
+
+    # ------------------------------------------------------------ pointwise functions and aliases
+
+    def copysign(self, other):
+        """|self| with the sign (bit) of other; the gradient flows to self only, as torch."""
+        return self._binary(other, PM.Copysign, 'copysign', float_result=True)
+
+    def float_power(self, exponent):
+        """self ** exponent in float64."""
+        base = self.double()
+        if isinstance(exponent, _tensor()):
+            exponent = exponent.double()
+        return base ** exponent
+
+    def logaddexp2(self, other):
+        """log2(2^self + 2^other)."""
+        ln2 = math.log(2)
+        return (self._as_float() * ln2).logaddexp(self._operand(other, 'logaddexp2') * ln2) / ln2
+
+    def fmax(self, other):
+        """The larger of the two, ignoring NaN (NaN only where both are NaN)."""
+        other = self._operand(other, 'fmax')
+        return _tensor_where((self >= other) | other.isnan(), self, other)
+
+    def fmin(self, other):
+        """The smaller of the two, ignoring NaN (NaN only where both are NaN)."""
+        other = self._operand(other, 'fmin')
+        return _tensor_where((self <= other) | other.isnan(), self, other)
+
+    def heaviside(self, values):
+        """0 where self < 0, values where self == 0, 1 where self > 0 (no derivative, as torch)."""
+        values = self._operand(values, 'heaviside')
+        if self.dtype != values.dtype:
+            raise RuntimeError(f"heaviside is not yet implemented for tensors with different dtypes "
+                               f"({self.dtype} and {values.dtype})")
+        xp = self.xp
+        a, v = self.array, values.array
+        out = xp.where(a == 0, v, (a > 0).astype(a.dtype))
+        return _tensor()._wrap(xp.where(a != a, a, out).astype(a.dtype, copy=False))
+
+    def deg2rad(self):
+        return self._as_float() * (math.pi / 180)
+
+    def rad2deg(self):
+        return self._as_float() * (180 / math.pi)
+
+    def positive(self):
+        if self.dtype == dtypes.bool_:
+            raise TypeError("positive: the positive operation is not supported on bool tensors")
+        return self
+
+    def ldexp(self, other):
+        """self * 2 ** other."""
+        return self * (2.0 ** self._operand(other, 'ldexp'))
+
+    def clamp_min(self, min):
+        return self.clamp(min=min)
+
+    def clamp_max(self, max):
+        return self.clamp(max=max)
+
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        """|self - other| <= atol + rtol |other|, elementwise (infinities equal only to themselves)."""
+        other = self._operand(other, 'isclose')
+        if self.dtype != other.dtype:
+            raise RuntimeError(f"isclose: {self.dtype} did not match {other.dtype}")
+        xp = self.xp
+        a, b = self.array, other.array
+        with GM._quiet(xp):
+            close = a == b
+            if a.dtype.kind == 'f':
+                finite = xp.isfinite(a) & xp.isfinite(b)
+                close = close | (finite & (xp.abs(a - b) <= atol + rtol * xp.abs(b)))
+                if equal_nan:
+                    close = close | (xp.isnan(a) & xp.isnan(b))
+        return _tensor()._wrap(close)
+
+    def equal(self, other):
+        """True if both have the same shape and elements (a Python bool)."""
+        return tuple(self.shape) == tuple(other.shape) and bool((self == other).all())
+
+    def where(self, condition, other):
+        """torch's Tensor.where: self where condition, else other."""
+        from .creation import where
+        return where(condition, self, other)
+
+    greater, greater_equal = (lambda self, o: self > o), (lambda self, o: self >= o)
+    less, less_equal = (lambda self, o: self < o), (lambda self, o: self <= o)
+    not_equal, eq, ne = (lambda self, o: self != o), (lambda self, o: self == o), (lambda self, o: self != o)
+    lt, le, gt, ge = less, less_equal, greater, greater_equal
+
+    # ------------------------------------------------------------ shifts (integers only)
+
+    def _shift(self, other, left, reverse=False):
+        op = 'bitwise_left_shift' if left else 'bitwise_right_shift'
+        other = self._operand(other, op)
+        a, b = (other, self) if reverse else (self, other)
+        for t in (a, b):
+            if t.dtype.kind not in 'iub':
+                raise NotImplementedError(f"{op}: not implemented for {t.dtype} tensors "
+                                          f"(shifts take integer or bool tensors)")
+        from .ops.broadcast import broadcast_shape
+        broadcast_shape(op, a.shape, b.shape)
+        common = dtypes.result_type((a.dtype, a.ndim), (b.dtype, b.ndim))
+        if common == dtypes.bool_:
+            common = dtypes.int64
+        return _tensor()._wrap(PM.shift(a.array.astype(common), b.array.astype(common), left))
+
+    def bitwise_left_shift(self, other):
+        return self._shift(other, True)
+
+    def bitwise_right_shift(self, other):
+        return self._shift(other, False)
+
+    def __lshift__(self, other):
+        return self._shift(other, True)
+
+    def __rshift__(self, other):
+        return self._shift(other, False)
+
+    def __rlshift__(self, other):
+        return self._shift(other, True, reverse=True)
+
+    def __rrshift__(self, other):
+        return self._shift(other, False, reverse=True)
+
+    def __ilshift__(self, other):
+        return inplace.commit(self, self._shift(other, True).to(self.dtype), '__ilshift__')
+
+    def __irshift__(self, other):
+        return inplace.commit(self, self._shift(other, False).to(self.dtype), '__irshift__')
+
+    def __iand__(self, other):
+        return inplace.commit(self, (self & other).to(self.dtype), '__iand__')
+
+    def __ior__(self, other):
+        return inplace.commit(self, (self | other).to(self.dtype), '__ior__')
+
+    def __ixor__(self, other):
+        return inplace.commit(self, (self ^ other).to(self.dtype), '__ixor__')
+
+    def __imod__(self, other):
+        return inplace.commit(self, self % other, '__imod__')
+
+    def __ifloordiv__(self, other):
+        return inplace.commit(self, self // other, '__ifloordiv__')
+
+    # ------------------------------------------------------------ dtypes and metadata
+
+    def half(self):
+        return self.to(dtypes.float16)
+
+    def bfloat16(self):
+        return self.to(dtypes.bfloat16)
+
+    def short(self):
+        return self.to(dtypes.int16)
+
+    def char(self):
+        return self.to(dtypes.int8)
+
+    def byte(self):
+        return self.to(dtypes.uint8)
+
+    def type_as(self, other):
+        return self.to(other.dtype)
+
+    def ndimension(self):
+        return self.ndim
+
+    def is_signed(self):
+        return self.dtype.kind in 'if'
+
+    def is_complex(self):
+        return False
+
+    @property
+    def itemsize(self):
+        return self.element_size()
+
+    @property
+    def nbytes(self):
+        return self.element_size() * self.numel()
+
+    # ------------------------------------------------------------ in-place forms of unary/binary ops
+
+    def _inplace(self, out, op):
+        if out.dtype != self.dtype:
+            raise RuntimeError(f"{op}: result type {out.dtype} can't be cast to the desired output "
+                               f"type {self.dtype}")
+        return inplace.commit(self, out, op)
+
+    def sigmoid_(self):
+        return self._inplace(self.sigmoid(), 'sigmoid_')
+
+    def relu_(self):
+        return self._inplace(self.relu(), 'relu_')
+
+    def tanh_(self):
+        return self._inplace(self.tanh(), 'tanh_')
+
+    def abs_(self):
+        return self._inplace(self.abs(), 'abs_')
+
+    def sqrt_(self):
+        return self._inplace(self.sqrt(), 'sqrt_')
+
+    def rsqrt_(self):
+        return self._inplace(self.rsqrt(), 'rsqrt_')
+
+    def log_(self):
+        return self._inplace(self.log(), 'log_')
+
+    def log1p_(self):
+        return self._inplace(self.log1p(), 'log1p_')
+
+    def sin_(self):
+        return self._inplace(self.sin(), 'sin_')
+
+    def cos_(self):
+        return self._inplace(self.cos(), 'cos_')
+
+    def reciprocal_(self):
+        return self._inplace(self.reciprocal(), 'reciprocal_')
+
+    def square_(self):
+        return self._inplace(self.square(), 'square_')
+
+    def floor_(self):
+        return self._inplace(self.floor(), 'floor_')
+
+    def ceil_(self):
+        return self._inplace(self.ceil(), 'ceil_')
+
+    def round_(self, decimals=0):
+        return self._inplace(self.round(decimals=decimals), 'round_')
+
+    def trunc_(self):
+        return self._inplace(self.trunc(), 'trunc_')
+
+    def sign_(self):
+        return self._inplace(self.sign(), 'sign_')
+
+    def lerp_(self, end, weight):
+        return self._inplace(self.lerp(end, weight), 'lerp_')
+
+    def addcmul_(self, tensor1, tensor2, *, value=1):
+        return self._inplace(self.addcmul(tensor1, tensor2, value=value), 'addcmul_')
+
+    def addcdiv_(self, tensor1, tensor2, *, value=1):
+        return self._inplace(self.addcdiv(tensor1, tensor2, value=value), 'addcdiv_')
+
+    def remainder_(self, other):
+        return self._inplace(self.remainder(other), 'remainder_')
+
+    def fmod_(self, other):
+        return self._inplace(self.fmod(other), 'fmod_')
+
+    def clamp_min_(self, min):
+        return self._inplace(self.clamp(min=min), 'clamp_min_')
+
+    def clamp_max_(self, max):
+        return self._inplace(self.clamp(max=max), 'clamp_max_')
+
+    def nan_to_num_(self, nan=0.0, posinf=None, neginf=None):
+        return self._inplace(self.nan_to_num(nan, posinf, neginf), 'nan_to_num_')
+
+    def logical_not_(self):
+        return self._inplace(self.logical_not().to(self.dtype), 'logical_not_')
+
+    def tril_(self, diagonal=0):
+        return self._inplace(self.tril(diagonal), 'tril_')
+
+    def triu_(self, diagonal=0):
+        return self._inplace(self.triu(diagonal), 'triu_')
+
+    def index_fill_(self, dim, index, value):
+        return self._inplace(self.index_fill(dim, index, value), 'index_fill_')
+
+    def index_add_(self, dim, index, source, *, alpha=1):
+        return self._inplace(self.index_add(dim, index, source, alpha=alpha), 'index_add_')
+
+    def index_copy_(self, dim, index, source):
+        return self._inplace(self.index_copy(dim, index, source), 'index_copy_')
+
+    def masked_scatter_(self, mask, source):
+        return self._inplace(self.masked_scatter(mask, source), 'masked_scatter_')
+
+    def scatter_(self, dim, index, src=None, *, value=None, reduce=None):
+        return self._inplace(self.scatter(dim, index, src, value=value, reduce=reduce), 'scatter_')
+
+    def scatter_add_(self, dim, index, src):
+        return self._inplace(self.scatter_add(dim, index, src), 'scatter_add_')
+
+    def scatter_reduce_(self, dim, index, src, reduce, *, include_self=True):
+        return self._inplace(self.scatter_reduce(dim, index, src, reduce, include_self=include_self),
+                             'scatter_reduce_')
+
+    def hardshrink(self, lambd=0.5):
+        """self where |self| > lambd, else 0."""
+        return _hardshrink(self, lambd)
+
+
+def _tensor_where(cond, a, b):
+    from .creation import where
+    return where(cond, a, b)
+
+
+def _hardshrink(x, lambd):
+    if x.dtype.kind != 'f':
+        raise TypeError(f"hardshrink: expected a floating point tensor, got {x.dtype}")
+    inside = (x >= -lambd) & (x <= lambd)       # NaN is outside: it passes through, as torch
+    return x.masked_fill(inside, 0.0)
+
+
+EXTRA_FUNCTION_FORMS = (
+    'lgamma', 'digamma', 'mvlgamma', 'i0', 'sinc', 'logit', 'copysign', 'float_power', 'logaddexp2',
+    'fmax', 'fmin', 'heaviside', 'deg2rad', 'rad2deg', 'positive', 'ldexp', 'clamp_min', 'clamp_max',
+    'isclose', 'equal', 'bitwise_left_shift', 'bitwise_right_shift', 'greater', 'greater_equal',
+    'less', 'less_equal', 'not_equal', 'eq', 'ne', 'lt', 'le', 'gt', 'ge',
+)
+
