@@ -365,6 +365,27 @@ class TensorExtras:
         return self._inplace(self.scatter_reduce(dim, index, src, reduce, include_self=include_self),
                              'scatter_reduce_')
 
+    def unfold(self, dimension, size, step):
+        """Every window of `size` elements along `dimension`, `step` apart, as a new last dim:
+        that dim becomes (n - size) // step + 1 long."""
+        from .tensor import normalize_dim
+        d = normalize_dim('unfold', dimension, max(self.ndim, 1))
+        n = self.shape[d] if self.ndim else 1
+        if size > n:
+            raise RuntimeError(f"unfold: maximum size for tensor at dimension {d} is {n} but size is {size}")
+        if step <= 0:
+            raise RuntimeError(f"unfold: step is {step} but must be > 0")
+        if size < 0:
+            raise RuntimeError(f"unfold: size is {size} but must be >= 0")
+        x = self.reshape(1) if self.ndim == 0 else self
+        xp = self.xp
+        windows = (n - size) // step + 1
+        idx = (xp.arange(windows)[:, None] * step + xp.arange(size)[None, :]).reshape(-1)
+        picked = x.index_select(d, _tensor()._wrap(idx.astype('int64')))           # (..., windows*size, ...)
+        picked = picked.reshape(x.shape[:d] + (windows, size) + x.shape[d + 1:])
+        out = picked.movedim(d + 1, -1)
+        return out.reshape(size) if self.ndim == 0 else out
+
     def hardshrink(self, lambd=0.5):
         """self where |self| > lambd, else 0."""
         return _hardshrink(self, lambd)

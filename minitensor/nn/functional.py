@@ -20,6 +20,7 @@ from ..tensor import Tensor
 from .functional_conv import (adaptive_avg_pool1d, adaptive_avg_pool2d, avg_pool1d,  # noqa: F401
                               avg_pool2d, batch_norm, conv1d, conv2d, max_pool1d, max_pool2d,
                               one_hot, pad)
+from .functional_more import *  # noqa: F401,F403  (conv_transpose*, interpolate, more losses, ...)
 from .functional_loss import (_reduction, binary_cross_entropy, binary_cross_entropy_with_logits,  # noqa: F401
                               cosine_similarity, cross_entropy, huber_loss, kl_div, l1_loss,
                               mse_loss, nll_loss, normalize, smooth_l1_loss)

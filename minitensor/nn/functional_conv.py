@@ -207,18 +207,14 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
                      count_include_pad, divisor_override)
 
 
-def _adaptive_matrix(xp, size, out, dtype):
-    """(out, size) averaging matrix: row i averages cells floor(i*size/out) .. ceil((i+1)*size/out)-1."""
-    i = xp.arange(out)
-    start = (i * size) // out
-    end = -((-(i + 1) * size) // out)
-    cells = xp.arange(size)
-    inside = (cells[None, :] >= start[:, None]) & (cells[None, :] < end[:, None])
-    return Tensor._wrap((inside / (end - start)[:, None]).astype(dtype))
+def _cat(tensors, dim):
+    from ..creation import cat
+    return cat(tensors, dim)
 
 
 def _adaptive_avg_pool(op, d, input, output_size):
-    """Separable: averaging over a box is averaging along each dim in turn (a matmul each)."""
+    """Separable: averaging over a box is averaging along each dim in turn (cell i of a dim
+    averages floor(i*size/out) .. ceil((i+1)*size/out)-1)."""
     x, unbatched = _check_input(op, input, d)
     if x.dtype.kind != 'f':
         raise TypeError(f"{op}: expected a floating point input, got {x.dtype}")
@@ -233,8 +229,14 @@ def _adaptive_avg_pool(op, d, input, output_size):
         o = size if sizes[i] is None else int(sizes[i])
         if o < 0 or (size == 0 and o > 0):
             raise RuntimeError(f"{op}: cannot pool an input of shape {x.shape} to {output_size}")
-        a = _adaptive_matrix(x.xp, size, o, x.dtype)                  # (o, size)
-        out = (out.transpose(axis, -1) @ a.t()).transpose(axis, -1)   # this dim: size -> o
+        if o and size % o == 0:                  # equal, disjoint windows: a reshape and a mean
+            k = size // o
+            out = out.reshape(out.shape[:axis] + (o, k) + out.shape[axis + 1:]).mean(axis + 1)
+        elif o:                                  # window by window, so NaN/inf stay in their windows
+            out = _cat([out.narrow(axis, (j * size) // o, -((-(j + 1) * size) // o) - (j * size) // o)
+                        .mean(axis, keepdim=True) for j in range(o)], axis)
+        else:
+            out = out.narrow(axis, 0, 0)
     return out.squeeze(0) if unbatched else out
 
 
