@@ -28,6 +28,7 @@ globals().update(FUNCTION_FORMS)   # mt.sum, mt.exp, mt.softmax, mt.matmul, ...
 from .extras import *  # noqa: E402,F401,F403  (lgamma, copysign, special, ... : extras.__all__)
 
 from . import distributed, nn, optim, utils  # noqa: E402  (they import the names above)
+from . import distributions  # noqa: E402  (needs nn.functional)
 from . import amp, cpu, cuda  # noqa: E402  (torch.cuda's, torch.cpu's and torch.amp's names, on purpose)
 from .amp import (autocast, clear_autocast_cache, get_autocast_cpu_dtype, get_autocast_dtype,  # noqa: E402
                   get_autocast_gpu_dtype, is_autocast_cache_enabled, is_autocast_cpu_enabled,

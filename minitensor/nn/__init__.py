@@ -14,4 +14,20 @@ from .module import Module
 from .normalization import BatchNorm1d, BatchNorm2d
 from .parameter import Parameter
 from .rnn import GRU, LSTM, RNN
+from .rnn_cells import GRUCell, LSTMCell, RNNCell
+from .layers_more import (AdaptiveAvgPool3d, AdaptiveMaxPool1d, AdaptiveMaxPool2d, AlphaDropout, AvgPool3d,
+                          Bilinear, ChannelShuffle, CircularPad1d, CircularPad2d, CircularPad3d, ConstantPad1d,
+                          ConstantPad2d, ConstantPad3d, Conv3d, ConvTranspose1d, ConvTranspose2d,
+                          ConvTranspose3d, CosineEmbeddingLoss, Dropout1d, Dropout2d, Dropout3d,
+                          FeatureAlphaDropout, Fold, GaussianNLLLoss, GroupNorm, Hardshrink,
+                          HingeEmbeddingLoss, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d,
+                          LocalResponseNorm, LPPool1d, LPPool2d, MarginRankingLoss, MaxPool3d, MaxUnpool1d,
+                          MaxUnpool2d, MaxUnpool3d, MultiLabelSoftMarginLoss, MultiMarginLoss,
+                          PairwiseDistance, PixelShuffle, PixelUnshuffle, PoissonNLLLoss, ReflectionPad1d,
+                          ReflectionPad2d, ReflectionPad3d, ReplicationPad1d, ReplicationPad2d,
+                          ReplicationPad3d, RMSNorm, RReLU, Softmax2d, Softmin, SoftMarginLoss, Softshrink,
+                          TripletMarginLoss, TripletMarginWithDistanceLoss, Unfold, Upsample,
+                          UpsamplingBilinear2d, UpsamplingNearest2d, ZeroPad1d, ZeroPad2d, ZeroPad3d)
+from .transformer import (MultiheadAttention, Transformer, TransformerDecoder, TransformerDecoderLayer,
+                          TransformerEncoder, TransformerEncoderLayer)
 from . import parallel  # noqa: E402  (needs Module)

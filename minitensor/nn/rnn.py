@@ -29,8 +29,13 @@ class RNNBase(Module):
             raise ValueError(f"{name}: num_layers must be a positive int, got {num_layers!r}")
         if not 0 <= dropout <= 1:
             raise ValueError(f"{name}: dropout should be a number in range [0, 1], got {dropout}")
-        if proj_size:
-            raise NotImplementedError(f"{name}: proj_size is not supported")
+        if proj_size < 0:
+            raise ValueError(f"{name}: proj_size should be a positive integer or zero to disable projections")
+        if proj_size and mode != 'LSTM':
+            raise ValueError(f"{name}: proj_size argument is only supported for LSTM, not RNN or GRU")
+        if proj_size >= hidden_size:
+            raise ValueError(f"{name}: proj_size has to be smaller than hidden_size")
+        self.proj_size = proj_size
         self.mode, self.input_size, self.hidden_size = mode, input_size, hidden_size
         self.num_layers, self.bias, self.batch_first = num_layers, bias, batch_first
         self.dropout, self.bidirectional = float(dropout), bidirectional
@@ -38,11 +43,13 @@ class RNNBase(Module):
         bound = 1 / math.sqrt(hidden_size)
         self._flat_names = []
         for layer in range(num_layers):
-            layer_in = input_size if layer == 0 else hidden_size * self.num_directions
+            layer_in = input_size if layer == 0 else self._out_size * self.num_directions
             for suffix in ('', '_reverse')[:self.num_directions]:
-                shapes = [('weight_ih', (gate, layer_in)), ('weight_hh', (gate, hidden_size))]
+                shapes = [('weight_ih', (gate, layer_in)), ('weight_hh', (gate, self._out_size))]
                 if bias:
                     shapes += [('bias_ih', (gate,)), ('bias_hh', (gate,))]
+                if proj_size:                    # LSTM with projections: h = (o * tanh c) W_hr^T
+                    shapes += [('weight_hr', (proj_size, hidden_size))]
                 for kind, shape in shapes:
                     pname = f"{kind}_l{layer}{suffix}"
                     p = Parameter(creation.empty(*shape, device=device, dtype=dtype))
@@ -51,21 +58,27 @@ class RNNBase(Module):
                     self._flat_names.append(pname)
 
     @property
+    def _out_size(self):
+        """The size of h (and of each direction's output): proj_size when projecting."""
+        return getattr(self, 'proj_size', 0) or self.hidden_size
+
+    @property
     def num_directions(self):
         return 2 if self.bidirectional else 1
 
     def _weights(self, layer, direction):
         suffix = '_reverse' if direction else ''
         return tuple(getattr(self, f"{kind}_l{layer}{suffix}", None)
-                     for kind in ('weight_ih', 'weight_hh', 'bias_ih', 'bias_hh'))
+                     for kind in ('weight_ih', 'weight_hh', 'bias_ih', 'bias_hh', 'weight_hr'))
 
-    def _cell(self, gx, h, c, w_hh, b_hh):
+    def _cell(self, gx, h, c, w_hh, b_hh, w_hr=None):
         """One time step: gx = x_t W_ih^T + b_ih (N, G); returns (h', c')."""
         gh = F.linear(h, w_hh, b_hh)                                      # (N, G)
         if self.mode == 'LSTM':
             i, f, g, o = (gx + gh).chunk(4, -1)
             c = f.sigmoid() * c + i.sigmoid() * g.tanh()
-            return o.sigmoid() * c.tanh(), c
+            h = o.sigmoid() * c.tanh()
+            return (h if w_hr is None else F.linear(h, w_hr)), c
         if self.mode == 'GRU':
             r_x, z_x, n_x = gx.chunk(3, -1)
             r_h, z_h, n_h = gh.chunk(3, -1)
@@ -92,26 +105,30 @@ class RNNBase(Module):
             if unbatched:
                 h0 = h0.unsqueeze(1)
                 c0 = c0.unsqueeze(1) if c0 is not None else None
-            if h0.shape != (n_states, batch, self.hidden_size):
-                raise RuntimeError(f"{name}: expected hidden size {(n_states, batch, self.hidden_size)}, "
+            if h0.shape != (n_states, batch, self._out_size):
+                raise RuntimeError(f"{name}: expected hidden size {(n_states, batch, self._out_size)}, "
                                    f"got {h0.shape}")
+            if c0 is not None and c0.shape != (n_states, batch, self.hidden_size):
+                raise RuntimeError(f"{name}: expected cell size {(n_states, batch, self.hidden_size)}, "
+                                   f"got {c0.shape}")
         zeros = creation.zeros(batch, self.hidden_size, dtype=x.dtype, device=x.device)
+        zeros_h = creation.zeros(batch, self._out_size, dtype=x.dtype, device=x.device)
         h_n, c_n = [], []
         for layer in range(self.num_layers):
             outs = []
             for direction in range(self.num_directions):
                 k = layer * self.num_directions + direction
-                w_ih, w_hh, b_ih, b_hh = self._weights(layer, direction)
+                w_ih, w_hh, b_ih, b_hh, w_hr = self._weights(layer, direction)
                 gx = F.linear(x, w_ih, b_ih)                               # (L, N, G): one GEMM
-                h = h0[k] if h0 is not None else zeros
+                h = h0[k] if h0 is not None else zeros_h
                 c = (c0[k] if c0 is not None else zeros) if self.mode == 'LSTM' else None
                 steps = range(seq_len - 1, -1, -1) if direction else range(seq_len)
                 hs = [None] * seq_len
                 for t in steps:
-                    h, c = self._cell(gx[t], h, c, w_hh, b_hh)
+                    h, c = self._cell(gx[t], h, c, w_hh, b_hh, w_hr)
                     hs[t] = h
                 outs.append(creation.stack(hs, 0) if seq_len else
-                            creation.zeros(0, batch, self.hidden_size, dtype=x.dtype, device=x.device))
+                            creation.zeros(0, batch, self._out_size, dtype=x.dtype, device=x.device))
                 h_n.append(h)
                 c_n.append(c)
             x = outs[0] if len(outs) == 1 else creation.cat(outs, -1)     # (L, N, D*H)
@@ -138,6 +155,8 @@ class RNNBase(Module):
             s += f", dropout={self.dropout}"
         if self.bidirectional:
             s += ", bidirectional=True"
+        if getattr(self, 'proj_size', 0):
+            s += f", proj_size={self.proj_size}"
         return s
 
 
