@@ -34,7 +34,7 @@ from .amp import (autocast, clear_autocast_cache, get_autocast_cpu_dtype, get_au
                   get_autocast_gpu_dtype, is_autocast_cache_enabled, is_autocast_cpu_enabled,
                   is_autocast_enabled, set_autocast_cache_enabled, set_autocast_dtype,
                   set_autocast_enabled)
-from .compat import compile, get_default_dtype  # noqa: E402
+from .compat import compile, get_default_dtype, set_default_dtype  # noqa: E402
 from .serialization import load, save  # noqa: E402
 
 __version__ = '0.1.0'

@@ -28,7 +28,7 @@ def as_array(data, dtype=None, device=None, copy=True):
             raise ValueError("tensor: the nested lists are ragged (rows of different lengths); "
                              "every row at a given depth must have the same length") from None
         if dtype is None and array.dtype == np.float64:
-            array = array.astype(np.float32)
+            array = array.astype(dtypes.default_float)     # float32 unless set_default_dtype said otherwise
         elif dtype is None and array.dtype.kind in 'iu':
             array = array.astype(np.int64)
         elif array.dtype == object:

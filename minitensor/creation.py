@@ -30,9 +30,9 @@ def from_numpy(array):
     return Tensor._wrap(array)
 
 
-def _make(fill, shape, dtype, device, requires_grad, default=dtypes.float32):
+def _make(fill, shape, dtype, device, requires_grad, default=None):
     device = normalize_device(device)
-    dtype = dtypes.to_dtype(dtype) or default
+    dtype = dtypes.to_dtype(dtype) or default or dtypes.default_float
     t = Tensor._wrap(fill(get_xp(device), _shape_args(shape), dtype))
     return t.requires_grad_(True) if requires_grad else t
 
@@ -52,7 +52,7 @@ def empty(*shape, dtype=None, device='cpu', requires_grad=False):
 def full(shape, fill_value, dtype=None, device='cpu', requires_grad=False):
     if dtype is None:
         dtype = (dtypes.bool_ if isinstance(fill_value, builtins.bool) else
-                 dtypes.int64 if isinstance(fill_value, numbers.Integral) else dtypes.float32)
+                 dtypes.int64 if isinstance(fill_value, numbers.Integral) else dtypes.default_float)
     return _make(lambda xp, s, d: xp.full(s, fill_value, dtype=d), (shape,), dtype, device, requires_grad)
 
 
@@ -74,7 +74,7 @@ def arange(start, end=None, step=1, dtype=None, device='cpu', requires_grad=Fals
         start, end = 0, start
     if dtype is None:
         ints = all(isinstance(v, numbers.Integral) for v in (start, end, step))
-        dtype = dtypes.int64 if ints else dtypes.float32
+        dtype = dtypes.int64 if ints else dtypes.default_float
     xp = get_xp(normalize_device(device))
     t = Tensor._wrap(xp.arange(start, end, step, dtype=dtypes.to_dtype(dtype)))
     return t.requires_grad_(True) if requires_grad else t
@@ -82,18 +82,18 @@ def arange(start, end=None, step=1, dtype=None, device='cpu', requires_grad=Fals
 
 def linspace(start, end, steps, dtype=None, device='cpu'):
     xp = get_xp(normalize_device(device))
-    return Tensor._wrap(xp.linspace(start, end, steps, dtype=dtypes.to_dtype(dtype) or dtypes.float32))
+    return Tensor._wrap(xp.linspace(start, end, steps, dtype=dtypes.to_dtype(dtype) or dtypes.default_float))
 
 
 def eye(n, m=None, dtype=None, device='cpu'):
     xp = get_xp(normalize_device(device))
-    return Tensor._wrap(xp.eye(n, m, dtype=dtypes.to_dtype(dtype) or dtypes.float32))
+    return Tensor._wrap(xp.eye(n, m, dtype=dtypes.to_dtype(dtype) or dtypes.default_float))
 
 
 def logspace(start, end, steps, base=10.0, dtype=None, device='cpu'):
     """steps points base ** linspace(start, end, steps)."""
     xp = get_xp(normalize_device(device))
-    dtype = dtypes.to_dtype(dtype) or dtypes.float32
+    dtype = dtypes.to_dtype(dtype) or dtypes.default_float
     return Tensor._wrap(xp.asarray(base ** xp.linspace(start, end, steps, dtype=np.float64)).astype(dtype))
 
 
@@ -123,7 +123,7 @@ def empty_like(t, dtype=None, device=None, requires_grad=False):
 
 def _random(draw, shape, dtype, device, requires_grad, generator):
     device = normalize_device(device)
-    dtype = dtypes.to_dtype(dtype) or dtypes.float32
+    dtype = dtypes.to_dtype(dtype) or dtypes.default_float
     if not dtypes.is_floating(dtype):
         raise TypeError(f"expected a floating point dtype for random floats, got {dtype}")
     t = Tensor._wrap(draw(_shape_args(shape), dtype, device, generator))

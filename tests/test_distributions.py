@@ -103,3 +103,11 @@ def test_policy_gradient_step_as_rl_examples_write_it():
     loss = -(dist.log_prob(action) * 2.0).sum() - 0.01 * dist.entropy().sum()
     loss.backward()
     assert policy.weight.grad is not None and policy.weight.grad.abs().sum().item() > 0
+
+
+def test_cuda_peak_memory_names_without_a_gpu():
+    if mt.cuda.is_available():
+        pytest.skip("covered by tests/gpu/test_memory_stats_gpu.py")
+    mt.cuda.reset_peak_memory_stats()
+    assert mt.cuda.max_memory_allocated() == 0 and mt.cuda.max_memory_reserved() == 0
+    mt.cuda.reset_max_memory_allocated()

@@ -127,3 +127,21 @@ def test_gradcheck(op, seed, data):
 def test_special_missing_names_raise_attribute_error():
     with pytest.raises(AttributeError):
         mt.special.zeta
+
+
+def test_set_default_dtype_as_torch():
+    torch = pytest.importorskip('torch')
+    try:
+        for L in (torch, mt):
+            L.set_default_dtype(L.float64)
+        for make in (lambda L: L.tensor([1.5]), lambda L: L.zeros(2), lambda L: L.randn(2),
+                     lambda L: L.arange(0., 1.), lambda L: L.tensor([1, 2]).exp(), lambda L: L.full((1,), 2.),
+                     lambda L: L.nn.Linear(2, 2).weight, lambda L: L.tensor([1]) * 1.5):
+            assert make(mt).dtype.name == str(make(torch).dtype).replace('torch.', '')
+        assert mt.get_default_dtype() == mt.float64
+        with pytest.raises(TypeError):
+            mt.set_default_dtype(mt.int64)
+    finally:
+        torch.set_default_dtype(torch.float32)
+        mt.set_default_dtype(mt.float32)
+    assert mt.tensor([1.5]).dtype == mt.float32 and mt.get_default_dtype() == mt.float32

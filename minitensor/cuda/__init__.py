@@ -136,6 +136,27 @@ def memory_reserved(device=None):
     return backend.cupy_module().get_default_memory_pool().total_bytes() if is_available() else 0
 
 
+def max_memory_allocated(device=None):
+    """The most bytes held by tensors since the first call to this or reset_peak_memory_stats
+    (see cuda/memory_stats.py); 0 without a GPU."""
+    from . import memory_stats
+    return memory_stats.max_memory_allocated(is_available(), device)
+
+
+def reset_peak_memory_stats(device=None):
+    """Start the peak counter of max_memory_allocated from the bytes in use now."""
+    from . import memory_stats
+    memory_stats.reset_peak_memory_stats(is_available(), device)
+
+
+reset_max_memory_allocated = reset_peak_memory_stats
+
+
+def max_memory_reserved(device=None):
+    from . import memory_stats
+    return memory_stats.max_memory_reserved(is_available(), device)
+
+
 # ---------------------------------------------------------------- the old switch name
 
 class _CudaModule(types.ModuleType):
