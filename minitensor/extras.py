@@ -1,7 +1,7 @@
 """The torch-level functions added beside the core (exported by __init__ through __all__):
 function forms of the methods in tensor_extras.py, polygamma(n, x), and the
 torch.special namespace."""
-from . import special  # noqa: F401
+from . import linalg, special  # noqa: F401
 from .creation import _method
 from .tensor_extras import EXTRA_FUNCTION_FORMS
 
@@ -13,4 +13,194 @@ def polygamma(n, input):
 
 globals().update({name: _method(name) for name in EXTRA_FUNCTION_FORMS})
 
-__all__ = ['special', 'polygamma', *EXTRA_FUNCTION_FORMS]
+__all__ = ['linalg', 'special', 'polygamma', *EXTRA_FUNCTION_FORMS]
+
+
+# ---------------------------------------------------------------- torch-level functions of nn.functional
+# torch has these at the top level too (torch.conv2d, torch.pixel_shuffle, torch.dropout, ...)
+
+def _from_functional(name, alias=None):
+    def fn(*args, **kwargs):
+        from .nn import functional as F
+        return getattr(F, name)(*args, **kwargs)
+    fn.__name__ = alias or name
+    fn.__doc__ = f"mt.{alias or name}(...) is mt.nn.functional.{name}(...)."
+    return fn
+
+
+_TOP_LEVEL_NN = ('conv1d', 'conv2d', 'conv3d', 'conv_transpose1d', 'conv_transpose2d', 'conv_transpose3d',
+                 'pixel_shuffle', 'pixel_unshuffle', 'channel_shuffle', 'cosine_similarity', 'pairwise_distance',
+                 'pdist', 'bilinear', 'layer_norm', 'group_norm', 'instance_norm', 'rms_norm', 'embedding', 'selu',
+                 'celu', 'threshold', 'prelu', 'rrelu', 'hardshrink', 'max_pool1d', 'max_pool2d', 'max_pool3d',
+                 'avg_pool1d', 'adaptive_avg_pool1d', 'adaptive_max_pool1d', 'alpha_dropout',
+                 'feature_alpha_dropout', 'batch_norm', 'binary_cross_entropy_with_logits',
+                 'kl_div', 'hinge_embedding_loss', 'margin_ranking_loss', 'poisson_nll_loss',
+                 'triplet_margin_loss', 'cosine_embedding_loss')
+globals().update({name: _from_functional(name) for name in _TOP_LEVEL_NN})
+
+
+def dropout(input, p=0.5, train=True):
+    """torch.dropout(input, p, train) (positional train, unlike F.dropout's training=)."""
+    from .nn import functional as F
+    return F.dropout(input, p, train)
+
+
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None):
+    """Samples of N(mean, std): tensors broadcast (torch's stream: standard normals, scaled),
+    or floats with size."""
+    from .creation import randn
+    from .tensor import Tensor
+    if not isinstance(mean, Tensor) and not isinstance(std, Tensor):
+        if size is None:
+            raise TypeError("normal: with float mean and std, size is required")
+        return randn(*((size,) if isinstance(size, int) else tuple(size)), generator=generator, dtype=dtype,
+                     device=device or 'cpu') * std + mean
+    ref = mean if isinstance(mean, Tensor) else std
+    shape = creation_broadcast(mean, std)
+    draw = randn(*shape, generator=generator, dtype=ref.dtype, device=ref.device)
+    return (draw * std + mean).detach()
+
+
+def creation_broadcast(*values):
+    from .creation import broadcast_shapes
+    return tuple(broadcast_shapes(*[tuple(v.shape) for v in values if hasattr(v, 'shape')]))
+
+
+def cartesian_prod(*tensors):
+    """Every combination of the 1-d inputs' elements, as rows (N1*N2*..., k)."""
+    from .creation import meshgrid, stack
+    if len(tensors) == 1:
+        return tensors[0]
+    grids = meshgrid(*tensors, indexing='ij')
+    return stack([g.reshape(-1) for g in grids], 1)
+
+
+def block_diag(*tensors):
+    """The inputs (0-, 1- or 2-d) as blocks down the diagonal of one matrix, zeros elsewhere."""
+    from .creation import cat
+    from .nn import functional as F
+    mats = [t.reshape(1, -1) if t.ndim < 2 else t for t in tensors]
+    mats = [t.reshape(1, 1) if t.ndim == 0 else t for t in mats]
+    width = sum(m.shape[1] for m in mats)
+    rows, left = [], 0
+    for m in mats:
+        rows.append(F.pad(m, (left, width - left - m.shape[1])))
+        left += m.shape[1]
+    return cat(rows, 0)
+
+
+def vander(x, N=None, increasing=False):
+    """Columns x^0, x^1, ... (decreasing powers unless increasing)."""
+    from .creation import arange
+    n = x.shape[0] if N is None else N
+    powers = arange(n, device=x.device)
+    if not increasing:
+        powers = powers.flip(0)
+    return x.unsqueeze(-1) ** powers.to(x.dtype if x.dtype.kind == 'f' else powers.dtype)
+
+
+def cov(input, *, correction=1, fweights=None, aweights=None):
+    """The covariance of the variables in the rows of input (observations in the columns)."""
+    if fweights is not None or aweights is not None:
+        raise NotImplementedError("cov: fweights and aweights are not supported")
+    x = input if input.ndim == 2 else input.reshape(1, -1)
+    n = x.shape[1]
+    centered = x - x.mean(1, keepdim=True)
+    c = (centered @ centered.t()) / (n - correction)
+    return c.reshape(()) if input.ndim < 2 else c
+
+
+def corrcoef(input):
+    """Pearson correlation coefficients of the rows, clipped to [-1, 1] as torch."""
+    c = cov(input)
+    if c.ndim == 0:
+        return c / c
+    d = c.diagonal().sqrt()
+    return (c / d.unsqueeze(1) / d.unsqueeze(0)).clamp(-1, 1)
+
+
+def trapezoid(y, x=None, *, dx=None, dim=-1):
+    """The trapezoid-rule integral of y along dim (sample points x, or spacing dx, default 1),
+    in torch's arithmetic (so infinities combine as torch's do)."""
+    n = y.shape[dim]
+    if n == 0:
+        return y.sum(dim)
+    if x is not None:
+        spacing = x.diff(dim=dim if x.ndim == y.ndim else -1)
+        return (spacing * (y.narrow(dim, 1, n - 1) + y.narrow(dim, 0, n - 1))).sum(dim) / 2.0
+    return (y.sum(dim) - (y.select(dim, 0) + y.select(dim, -1)) * 0.5) * (1.0 if dx is None else dx)
+
+
+trapz = trapezoid
+
+
+def cumulative_trapezoid(y, x=None, *, dx=None, dim=-1):
+    n = y.shape[dim]
+    pairs = y.narrow(dim, 1, max(n - 1, 0)) + y.narrow(dim, 0, max(n - 1, 0))
+    if x is not None:
+        return (x.diff(dim=dim if x.ndim == y.ndim else -1) * pairs / 2.0).cumsum(dim)
+    return ((1.0 if dx is None else dx) / 2.0 * pairs).cumsum(dim)
+
+
+def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None, sorter=None):
+    """Indices at which to insert input's values into the sorted last dim of sorted_sequence
+    (per row when it has several); side='right' / right=True puts equal values after."""
+    from .tensor import Tensor
+    if sorter is not None:
+        raise NotImplementedError("searchsorted: sorter is not supported")
+    side = side or ('right' if right else 'left')
+    xp = sorted_sequence.xp
+    seq = sorted_sequence.array
+    vals = input.array if isinstance(input, Tensor) else xp.asarray(input)
+    if seq.ndim == 1:
+        out = xp.searchsorted(seq, vals, side=side)
+    else:
+        if seq.shape[:-1] != vals.shape[:-1]:
+            raise RuntimeError(f"searchsorted: boundaries {seq.shape} and input {vals.shape} must have the "
+                               f"same leading dims")
+        rows_s, rows_v = seq.reshape(-1, seq.shape[-1]), vals.reshape(-1, vals.shape[-1])
+        out = xp.stack([xp.searchsorted(s, v, side=side) for s, v in zip(rows_s, rows_v)]).reshape(vals.shape)
+    return Tensor._wrap(out.astype('int32' if out_int32 else 'int64'))
+
+
+def bucketize(input, boundaries, *, out_int32=False, right=False):
+    """The bucket of each value among the 1-d boundaries (boundaries[i-1] < x <= boundaries[i],
+    or < with right=True)."""
+    if boundaries.ndim != 1:
+        raise RuntimeError(f"bucketize: boundaries tensor must be 1 dimension, but got dim({boundaries.ndim})")
+    return searchsorted(boundaries, input, out_int32=out_int32, right=right)
+
+
+def isin(elements, test_elements, *, assume_unique=False, invert=False):
+    from .tensor import Tensor
+    if not isinstance(elements, Tensor):
+        elements = test_elements._operand(elements, 'isin')
+    return elements.isin(test_elements, invert=invert)
+
+
+def frexp(input):
+    return input.frexp()
+
+
+def inverse(input):
+    return linalg.inv(input)
+
+
+def det(input):
+    return linalg.det(input)
+
+
+def logdet(input):
+    """log det (NaN for a negative determinant, as torch)."""
+    from .creation import where
+    sign, logabs = linalg.slogdet(input)
+    return where(sign < 0, float('nan'), logabs)
+
+
+def slogdet(input):
+    return linalg.slogdet(input)
+
+
+__all__ += [*_TOP_LEVEL_NN, 'dropout', 'normal', 'cartesian_prod', 'block_diag', 'vander', 'cov', 'corrcoef',
+            'trapezoid', 'trapz', 'cumulative_trapezoid', 'searchsorted', 'bucketize', 'isin', 'frexp',
+            'inverse', 'det', 'logdet', 'slogdet']

@@ -386,9 +386,270 @@ class TensorExtras:
         out = picked.movedim(d + 1, -1)
         return out.reshape(size) if self.ndim == 0 else out
 
+
+    # ------------------------------------------------------------ products (compositions of matmul)
+
+    def mm(self, mat2):
+        """Matrix product of two 2-d tensors."""
+        if self.ndim != 2 or mat2.ndim != 2:
+            raise RuntimeError(f"mm: self must be a matrix and mat2 must be a matrix, got shapes "
+                               f"{tuple(self.shape)} and {tuple(mat2.shape)}")
+        return self.matmul(mat2)
+
+    def bmm(self, mat2):
+        """Batched matrix product of two 3-d tensors with the same batch size."""
+        if self.ndim != 3 or mat2.ndim != 3:
+            raise RuntimeError(f"bmm: batch1 must be a 3D tensor and batch2 must be a 3D tensor, got "
+                               f"shapes {tuple(self.shape)} and {tuple(mat2.shape)}")
+        if self.shape[0] != mat2.shape[0]:
+            raise RuntimeError(f"bmm: batch1 and batch2 must have the same batch size, got "
+                               f"{self.shape[0]} and {mat2.shape[0]}")
+        return self.matmul(mat2)
+
+    def mv(self, vec):
+        if self.ndim != 2 or vec.ndim != 1:
+            raise RuntimeError(f"mv: expected a matrix and a vector, got shapes {tuple(self.shape)} and "
+                               f"{tuple(vec.shape)}")
+        return self.matmul(vec)
+
+    def dot(self, other):
+        """The inner product of two 1-d tensors of the same size."""
+        if self.ndim != 1 or other.ndim != 1:
+            raise RuntimeError(f"dot: 1D tensors expected, but got {self.ndim}D and {other.ndim}D tensors")
+        if self.shape[0] != other.shape[0]:
+            raise RuntimeError(f"dot: inconsistent tensor size, expected tensor [{self.shape[0]}] and src "
+                               f"[{other.shape[0]}] to have the same number of elements, but got "
+                               f"{self.shape[0]} and {other.shape[0]} elements respectively")
+        return self.matmul(other)
+
+    vdot = dot
+
+    def inner(self, other):
+        """Sum over the last dims: out[i.., j..] = sum_k self[i.., k] other[j.., k]."""
+        if self.ndim == 0 or other.ndim == 0:
+            return self * other
+        return self.tensordot(other, ([-1], [-1]))
+
+    def tensordot(self, other, dims=2):
+        """Contract dims of self with dims of other: an int n (self's last n with other's first n)
+        or two lists of dims."""
+        if isinstance(dims, numbers.Integral):
+            if dims < 0:
+                raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
+            da, db = list(range(self.ndim - dims, self.ndim)), list(range(dims))
+        else:
+            da, db = ([d] if isinstance(d, numbers.Integral) else list(d) for d in dims)
+        da = [d % self.ndim for d in da]
+        db = [d % other.ndim for d in db]
+        if len(da) != len(db) or any(self.shape[i] != other.shape[j] for i, j in zip(da, db)):
+            raise RuntimeError(f"tensordot: contracted dimensions need to match, got {da} of "
+                               f"{tuple(self.shape)} and {db} of {tuple(other.shape)}")
+        keep_a = [i for i in range(self.ndim) if i not in da]
+        keep_b = [j for j in range(other.ndim) if j not in db]
+        k = int(math.prod(self.shape[i] for i in da))
+        a = self.permute(*(keep_a + da)).reshape(-1, k)
+        b = other.permute(*(db + keep_b)).reshape(k, -1)
+        return (a @ b).reshape(tuple(self.shape[i] for i in keep_a) + tuple(other.shape[j] for j in keep_b))
+
+    def kron(self, other):
+        """The Kronecker product: blocks self[i] * other."""
+        nd = max(self.ndim, other.ndim)
+        a = self.reshape((1,) * (nd - self.ndim) + tuple(self.shape))
+        b = other.reshape((1,) * (nd - other.ndim) + tuple(other.shape))
+        ea = tuple(x for n in a.shape for x in (n, 1))              # a[i0, 1, i1, 1, ...]
+        eb = tuple(x for n in b.shape for x in (1, n))              # b[1, j0, 1, j1, ...]
+        out = a.reshape(ea) * b.reshape(eb)
+        return out.reshape(tuple(m * n for m, n in zip(a.shape, b.shape)))
+
+    def cross(self, other, dim=None):
+        """The cross product of 3-vectors along dim (default: the first dim of size 3, as torch.cross)."""
+        if dim is None:
+            dim = next((i for i, n in enumerate(self.shape) if n == 3), None)
+            if dim is None:
+                raise RuntimeError(f"cross: no dimension of size 3 in input {tuple(self.shape)}")
+        from .ops.broadcast import broadcast_shape
+        shape = broadcast_shape('cross', self.shape, other.shape)
+        a, b = self.expand(shape), other.expand(shape)
+        if a.shape[dim] != 3:
+            raise RuntimeError(f"cross: inputs dimension {dim} must have length 3, got {a.shape[dim]}")
+        a0, a1, a2 = a.unbind(dim)
+        b0, b1, b2 = b.unbind(dim)
+        from .creation import stack
+        return stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], dim)
+
+    def diff(self, n=1, dim=-1, prepend=None, append=None):
+        """The n-th forward difference along dim (prepend/append concatenated first)."""
+        from .creation import cat
+        x = self
+        if prepend is not None or append is not None:
+            parts = [p if p.ndim else p.expand(x.shape[:dim % x.ndim] + (1,) + x.shape[dim % x.ndim + 1:])
+                     for p in (prepend,) if p is not None] + [x]
+            parts += [a if a.ndim else a.expand(x.shape[:dim % x.ndim] + (1,) + x.shape[dim % x.ndim + 1:])
+                      for a in (append,) if a is not None]
+            x = cat(parts, dim)
+        for _ in range(n):
+            m = x.shape[dim]
+            if m == 0:
+                break
+            x = (x.narrow(dim, 1, m - 1) != x.narrow(dim, 0, m - 1)) if x.dtype == dtypes.bool_ \
+                else x.narrow(dim, 1, m - 1) - x.narrow(dim, 0, m - 1)
+        return x
+
+    def rot90(self, k=1, dims=(0, 1)):
+        """Rotate by 90 degrees k times in the plane of dims (from the first dim towards the second)."""
+        if len(dims) != 2:
+            raise RuntimeError(f"rot90: expected total rotation dims == 2, but got dims = {len(dims)}")
+        d0, d1 = (d % self.ndim for d in dims)
+        if d0 == d1:
+            raise RuntimeError(f"rot90: expected rotation dims to be different, but got dim0 = {d0} and dim1 = {d1}")
+        k %= 4
+        if k == 1:
+            return self.flip(d1).transpose(d0, d1)
+        if k == 2:
+            return self.flip((d0, d1))
+        if k == 3:
+            return self.flip(d0).transpose(d0, d1)
+        return self.clone()
+
+    def addmm(self, mat1, mat2, *, beta=1, alpha=1):
+        return _scaled_sum(self, mat1.mm(mat2), beta, alpha)
+
+    def addmv(self, mat, vec, *, beta=1, alpha=1):
+        return _scaled_sum(self, mat.mv(vec), beta, alpha)
+
+    def addbmm(self, batch1, batch2, *, beta=1, alpha=1):
+        return _scaled_sum(self, batch1.bmm(batch2).sum(0), beta, alpha)
+
+    def baddbmm(self, batch1, batch2, *, beta=1, alpha=1):
+        return _scaled_sum(self, batch1.bmm(batch2), beta, alpha)
+
+    def addr(self, vec1, vec2, *, beta=1, alpha=1):
+        return _scaled_sum(self, vec1.outer(vec2), beta, alpha)
+
+    def matrix_power(self, n):
+        """self @ self @ ... (n times); n = 0 gives the identity. Negative n is not supported."""
+        if self.ndim < 2 or self.shape[-1] != self.shape[-2]:
+            raise RuntimeError(f"matrix_power: expected a square matrix (or batch), got {tuple(self.shape)}")
+        if n < 0:
+            raise NotImplementedError("matrix_power: negative powers (matrix inverses) are not supported")
+        from .creation import eye
+        result = eye(self.shape[-1], dtype=self.dtype, device=self.device).expand(self.shape)
+        if n == 0:
+            return result.clone()
+        result, base = None, self
+        while n:
+            if n & 1:
+                result = base if result is None else result @ base
+            n >>= 1
+            if n:
+                base = base @ base
+        return result
+
+    # ------------------------------------------------------------ statistics and searching
+
+    def nanmean(self, dim=None, keepdim=False, *, dtype=None):
+        """The mean ignoring NaN (NaN where a reduction sees only NaN)."""
+        x = self if dtype is None else self.to(dtype)
+        keep = ~x.isnan()
+        total = x.nansum(dim, keepdim=keepdim)
+        return total / keep.sum(dim, keepdim=keepdim).to(total.dtype)
+
+    def quantile(self, q, dim=None, keepdim=False, *, interpolation='linear'):
+        """The q-th quantiles (q a float or a 1-d tensor in [0, 1]) along dim (all elements if None),
+        interpolated between the sorted values as torch ('linear', 'lower', 'higher', 'midpoint',
+        'nearest'); differentiable through the sort."""
+        return _quantile(self, q, dim, keepdim, interpolation, ignore_nan=False)
+
+    def nanquantile(self, q, dim=None, keepdim=False, *, interpolation='linear'):
+        return _quantile(self, q, dim, keepdim, interpolation, ignore_nan=True)
+
+    def ravel(self):
+        return self.reshape(-1)
+
+    def isin(self, test_elements, *, assume_unique=False, invert=False):
+        xp = self.xp
+        test = test_elements.array if hasattr(test_elements, 'array') else xp.asarray(test_elements)
+        return _tensor()._wrap(xp.isin(self.array, test, invert=invert))
+
+    def gcd(self, other):
+        other = self._operand(other, 'gcd')
+        return _tensor()._wrap(self.xp.gcd(self.array, other.array))
+
+    def lcm(self, other):
+        other = self._operand(other, 'lcm')
+        return _tensor()._wrap(self.xp.lcm(self.array, other.array))
+
+    def frexp(self):
+        """(mantissa in [0.5, 1), int32 exponent) with self = mantissa * 2 ** exponent."""
+        from . import return_types
+        m, e = self.xp.frexp(self.array)
+        return return_types.frexp(_tensor()._wrap(m), _tensor()._wrap(e.astype('int32')))
+
     def hardshrink(self, lambd=0.5):
         """self where |self| > lambd, else 0."""
         return _hardshrink(self, lambd)
+
+
+def _scaled_sum(x, product, beta, alpha):
+    """beta * x + alpha * product; beta == 0 ignores x (NaN included), as torch."""
+    if alpha != 1:
+        product = product * alpha
+    if beta == 0:                                # the product, in the broadcast shape
+        from .ops.broadcast import broadcast_shape
+        return product.expand(broadcast_shape('addmm', x.shape, product.shape))
+    return product + (x if beta == 1 else x * beta)
+
+
+_INTERPOLATIONS = ('linear', 'lower', 'higher', 'midpoint', 'nearest')
+
+
+def _quantile(x, q, dim, keepdim, interpolation, ignore_nan):
+    op = 'nanquantile' if ignore_nan else 'quantile'
+    if interpolation not in _INTERPOLATIONS:
+        raise RuntimeError(f"{op}() interpolation must be one of {', '.join(_INTERPOLATIONS)}. "
+                           f"Got '{interpolation}'")
+    if x.dtype.kind != 'f':
+        raise RuntimeError(f"{op}() input tensor must be either float or double dtype")
+    T = _tensor()
+    scalar_q = not isinstance(q, T)
+    qs = T._wrap(x.xp.asarray([float(q)] if scalar_q else q.array, dtype=x.dtype).reshape(-1))
+    if qs.numel() and (bool((qs < 0).any()) or bool((qs > 1).any())):
+        raise RuntimeError(f"{op}() q values must be in the range [0, 1]")
+    if x.numel() == 0:
+        raise RuntimeError(f"{op}() input tensor must be non-empty")
+    src = x.reshape(-1) if dim is None else x
+    d = 0 if dim is None else dim % x.ndim
+    src = src.movedim(d, -1)                                         # (..., n)
+    values = src.sort(-1).values                                     # NaN sorts last
+    n = src.shape[-1]
+    if ignore_nan:
+        count = (~src.isnan()).sum(-1, keepdim=True).to(x.dtype)     # (..., 1)
+    else:
+        count = T._wrap(x.xp.full(src.shape[:-1] + (1,), n, dtype=x.dtype))
+    rank = qs * (count - 1)                                           # (..., nq)
+    if interpolation == 'lower':
+        rank = rank.floor()
+    elif interpolation == 'higher':
+        rank = rank.ceil()
+    elif interpolation == 'nearest':
+        rank = rank.round()
+    low_i = rank.floor().clamp(0, n - 1).long()
+    high_i = rank.ceil().clamp(0, n - 1).long()
+    lo = values.gather(-1, low_i)
+    hi = values.gather(-1, high_i)
+    if interpolation == 'midpoint':
+        out = lo + (hi - lo) * 0.5
+    else:
+        out = lo.lerp(hi, (rank - low_i.to(x.dtype)).detach())
+    if not ignore_nan:                                               # a NaN in the row gives NaN
+        has_nan = src.isnan().any(-1, keepdim=True)
+        out = out.masked_fill(has_nan, float('nan'))
+    else:
+        out = out.masked_fill(count == 0, float('nan'))
+    out = out.movedim(-1, 0)                                          # (nq, ...)
+    if keepdim:
+        out = out.unsqueeze(d + 1) if dim is not None else out.reshape((out.shape[0],) + (1,) * x.ndim)
+    return out[0] if scalar_q else out
 
 
 def _tensor_where(cond, a, b):
@@ -408,5 +669,8 @@ EXTRA_FUNCTION_FORMS = (
     'fmax', 'fmin', 'heaviside', 'deg2rad', 'rad2deg', 'positive', 'ldexp', 'clamp_min', 'clamp_max',
     'isclose', 'equal', 'bitwise_left_shift', 'bitwise_right_shift', 'greater', 'greater_equal',
     'less', 'less_equal', 'not_equal', 'eq', 'ne', 'lt', 'le', 'gt', 'ge',
+    'mm', 'bmm', 'mv', 'dot', 'vdot', 'inner', 'tensordot', 'kron', 'cross', 'diff', 'rot90', 'addmm',
+    'addmv', 'addbmm', 'baddbmm', 'addr', 'matrix_power', 'nanmean', 'quantile', 'nanquantile', 'ravel',
+    'isin', 'gcd', 'lcm', 'frexp', 'hardshrink',
 )
 
