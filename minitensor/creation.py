@@ -82,7 +82,17 @@ def arange(start, end=None, step=1, dtype=None, device='cpu', requires_grad=Fals
 
 def linspace(start, end, steps, dtype=None, device='cpu'):
     xp = get_xp(normalize_device(device))
-    return Tensor._wrap(xp.linspace(start, end, steps, dtype=dtypes.to_dtype(dtype) or dtypes.default_float))
+    dtype = dtypes.to_dtype(dtype) or dtypes.default_float
+    if steps < 0:
+        raise RuntimeError(f"linspace: number of steps must be non-negative, got {steps}")
+    if dtype.kind == 'b':
+        raise NotImplementedError('"linspace_cpu" not implemented for \'Bool\'')
+    if dtype.kind in 'iu':                       # torch's: from both ends in double, truncated toward 0
+        i = xp.arange(steps, dtype=np.float64)
+        step = (end - start) / (steps - 1) if steps > 1 else 0.0
+        vals = xp.where(i < steps // 2, start + step * i, end - step * (steps - 1 - i))
+        return Tensor._wrap(vals.astype(dtype))
+    return Tensor._wrap(xp.linspace(start, end, steps, dtype=dtype))
 
 
 def eye(n, m=None, dtype=None, device='cpu'):
@@ -385,7 +395,7 @@ def meshgrid(*tensors, indexing='ij'):
     if len(tensors) == 1 and isinstance(tensors[0], (tuple, list)):
         tensors = tuple(tensors[0])
     if indexing not in ('ij', 'xy'):
-        raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+        raise RuntimeError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
     for t in tensors:
         if t.ndim > 1:
             raise RuntimeError(f"meshgrid: expects 0-D or 1-D tensors, got shape {t.shape}")

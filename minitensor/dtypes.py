@@ -255,3 +255,8 @@ def result_type(*operands):
         return promote_types(*(dimensioned or zero_d))
     out, scalar = promote_types(*dimensioned), promote_types(*zero_d)
     return scalar if _category.get(scalar.kind, 2) > _category.get(out.kind, 2) else out
+
+
+class NotImplementedForDtype(NotImplementedError, TypeError):
+    """An op called on a dtype it has no kernel for: torch raises NotImplementedError
+    ("... not implemented for 'Float'"); a TypeError too, since the dtype is the fault."""

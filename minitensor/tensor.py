@@ -18,6 +18,7 @@ from . import amp, autograd, dtypes, inplace, random, return_types
 from .arrays import as_array
 from .autograd import is_grad_enabled
 from .backend import device_of, get_xp, is_device_like, normalize_device, to_device, xp_of
+from .errors import BadArgument
 from .ops import elementwise as E
 from .ops import gather as G
 from .ops import index as I
@@ -972,8 +973,9 @@ class Tensor(TensorExtras):
         other = self._operand(other, op)
         for t in (self, other):
             if t.dtype.kind not in 'iub':
-                raise TypeError(f"{op}: expected integer or bool tensors, got {self.dtype} and "
-                                f"{other.dtype} (for truth values use logical_{op.split('_')[1]})")
+                raise dtypes.NotImplementedForDtype(
+                    f"{op}: expected integer or bool tensors, got {self.dtype} and {other.dtype} "
+                    f"(for truth values use logical_{op.split('_')[1]})")
         broadcast_shape(op, self.shape, other.shape)
         common = dtypes.result_type((self.dtype, self.ndim), (other.dtype, other.ndim))
         return Tensor._wrap(fn(self.array.astype(common, copy=False), other.array.astype(common, copy=False)))
@@ -989,7 +991,7 @@ class Tensor(TensorExtras):
 
     def bitwise_not(self):
         if self.dtype.kind not in 'iub':
-            raise TypeError(f"bitwise_not: expected an integer or bool tensor, got {self.dtype}")
+            raise dtypes.NotImplementedForDtype(f"bitwise_not: expected an integer or bool tensor, got {self.dtype}")
         return Tensor._wrap(self.xp.invert(self.array))
 
     def maximum(self, other):
@@ -1482,7 +1484,7 @@ class Tensor(TensorExtras):
     def scatter_reduce(self, dim, index, src, reduce, *, include_self=True):
         """Combine the src values sent to each place by 'sum', 'prod', 'mean', 'amax' or 'amin'."""
         if reduce not in ('sum', 'prod', 'mean', 'amax', 'amin'):
-            raise ValueError(f"scatter_reduce: reduce must be one of 'sum', 'prod', 'mean', 'amax', "
+            raise BadArgument(f"scatter_reduce: reduce must be one of 'sum', 'prod', 'mean', 'amax', "
                              f"'amin', got {reduce!r}")
         src = self._scatter_src('scatter_reduce', src)
         axis, idx = self._along_dim_checked('scatter_reduce', dim, index, src.shape)
@@ -1597,7 +1599,7 @@ class Tensor(TensorExtras):
         """reshape that never copies, as torch: the new shape must fit the tensor's strides
         (a transposed tensor needs .contiguous() or .reshape() first)."""
         if len(shape) == 1 and not isinstance(shape[0], (tuple, list, numbers.Integral)):
-            return self.to(shape[0])                     # view(dtype) of a same-size dtype: not ours
+            return self._view_dtype(shape[0])            # a bitcast (tensor_extras.py)
         out = self.reshape(*shape)
         if out.array.size and not _shares_memory(out.array, self.array):
             raise RuntimeError(

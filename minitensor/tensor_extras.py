@@ -166,7 +166,7 @@ class TensorExtras:
         a, b = (other, self) if reverse else (self, other)
         for t in (a, b):
             if t.dtype.kind not in 'iub':
-                raise NotImplementedError(f"{op}: not implemented for {t.dtype} tensors "
+                raise dtypes.NotImplementedForDtype(f"{op}: not implemented for {t.dtype} tensors "
                                           f"(shifts take integer or bool tensors)")
         from .ops.broadcast import broadcast_shape
         broadcast_shape(op, a.shape, b.shape)
@@ -215,6 +215,21 @@ class TensorExtras:
         return inplace.commit(self, self // other, '__ifloordiv__')
 
     # ------------------------------------------------------------ dtypes and metadata
+
+    def _view_dtype(self, dtype):
+        """view(dtype): the same bytes read as another dtype (no copy, no gradient across kinds);
+        a different item size rescales the last dim, which must be contiguous (as torch)."""
+        d = dtypes.to_dtype(dtype)
+        if d == self.dtype:
+            return self.view(self.shape)
+        old, new = self.dtype.itemsize, d.itemsize
+        a = self.array
+        if old != new:
+            if self.ndim == 0 or (a.strides[-1] != old and a.shape[-1] > 1) or (a.shape[-1] * old) % new:
+                raise RuntimeError(f"view: self.size(-1) ({a.shape[-1] if self.ndim else 1}) and the last "
+                                   f"dim's stride must fit a view from {self.dtype} to {dtypes.wrap(d)} "
+                                   f"(a contiguous last dim whose byte size divides by {new})")
+        return _tensor()._wrap(a.view(d))
 
     def half(self):
         return self.to(dtypes.float16)

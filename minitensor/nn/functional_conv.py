@@ -7,6 +7,7 @@ import numbers
 
 from .. import amp, dtypes
 from ..autograd import no_grad
+from ..errors import ShapeError
 from ..ops import conv as C
 from ..ops import norm as NO
 from ..ops import pool as P
@@ -21,7 +22,7 @@ def _ntuple(op, name, value, d):
     if len(value) == 1:
         return value * d
     if len(value) != d:
-        raise ValueError(f"{op}: {name} must be an int or a tuple of {d} ints, got {value}")
+        raise ShapeError(f"{op}: {name} must be an int or a tuple of {d} ints, got {value}")
     return value
 
 
@@ -140,7 +141,12 @@ def _pool_geometry(op, d, x, kernel_size, stride, padding, dilation, ceil_mode, 
 def _max_pool(op, d, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
     x, unbatched = _check_input(op, input, d)
     if x.dtype.kind != 'f':
-        raise TypeError(f"{op}: expected a floating point input, got {x.dtype}")
+        if x.dtype.kind == 'b':
+            raise NotImplementedError(f"{op}: not implemented for bool tensors")
+        with no_grad():                          # integers: no gradient, as torch; exact via float64
+            out = _max_pool(op, d, input.double(), kernel_size, stride, padding, dilation, ceil_mode,
+                            return_indices)
+        return (out[0].to(x.dtype), out[1]) if return_indices else out.to(x.dtype)
     kernel, stride, pads, dilation, out_shape = _pool_geometry(
         op, d, x, kernel_size, stride, padding, dilation, ceil_mode, effective=True)
     out = P.MaxPoolNd.apply(x, kernel=kernel, stride=stride, padding=pads, dilation=dilation,
@@ -263,7 +269,7 @@ def pad(input, pad, mode='constant', value=None):
         raise NotImplementedError(f"pad: mode must be one of {sorted(_PAD_MODES)}, got {mode!r}")
     pad = tuple(int(p) for p in pad)
     if len(pad) % 2 or len(pad) // 2 > input.ndim:
-        raise ValueError(f"pad: padding length must be even and at most twice the number of dims "
+        raise ShapeError(f"pad: padding length must be even and at most twice the number of dims "
                          f"({input.ndim}), got {len(pad)}: {pad}")
     if mode != 'constant' and value not in (None, 0):
         raise ValueError(f"pad: a padding value is only accepted with mode='constant', got mode={mode!r}")

@@ -8,6 +8,7 @@ norm with a defined gradient at 0), so every input, weight and target gets its g
 import numpy as np
 
 from .. import amp, creation
+from ..errors import BadTarget
 from ..ops import loss as L
 from ..ops import nn as N
 from ..tensor import Tensor
@@ -134,7 +135,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         raise RuntimeError(f"cross_entropy: input is on {input.device} but target is on {target.device}")
     if target.dtype.kind == 'f':
         if target.shape != input.shape:
-            raise TypeError(f"cross_entropy: a float target holds class probabilities and must "
+            raise BadTarget(f"cross_entropy: a float target holds class probabilities and must "
                             f"have the input's shape {input.shape}, got {target.shape}; for "
                             f"integer class indices of shape {input.shape[:1] + input.shape[2:]} "
                             f"use target.long()")

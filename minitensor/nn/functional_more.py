@@ -16,7 +16,7 @@ from ..autograd import no_grad
 from ..tensor import Tensor
 from .functional_conv import (_adaptive_avg_pool, _avg_pool, _check_input, _conv, _max_pool, _ntuple,
                               avg_pool1d, avg_pool2d, pad)
-from .functional_loss import _reduce, _reduction, cosine_similarity  # noqa: F401
+from .functional_loss import _reduce, _reduction
 
 __all__ = [
     'hardshrink', 'softshrink', 'rrelu', 'softmin', 'gumbel_softmax', 'relu_', 'elu_',

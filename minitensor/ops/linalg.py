@@ -7,6 +7,7 @@ import math
 
 from ..autograd import Function
 from ..backend import xp_of
+from ..errors import ShapeError
 from .reduce import restore_reduced_axes
 from .precision import float32_math, float32_math_on_cpu
 
@@ -66,7 +67,7 @@ def parse_einsum(equation, ndims):
     lhs, arrow, out = equation.partition('->')
     terms = lhs.split(',')
     if len(terms) != len(ndims):
-        raise ValueError(f"einsum: the equation {equation!r} has {len(terms)} operands but "
+        raise ShapeError(f"einsum: the equation {equation!r} has {len(terms)} operands but "
                          f"{len(ndims)} tensors were given")
     spare = [c for c in 'ABCDEFGHIJKLMNOPQRSTUVWXYZ' if c not in equation]
     widest = 0
@@ -75,12 +76,12 @@ def parse_einsum(equation, ndims):
         if '...' in term:
             n_dots = nd - (len(term) - 3)
             if n_dots < 0:
-                raise ValueError(f"einsum: operand subscripts {term!r} need at least {len(term) - 3} "
+                raise ShapeError(f"einsum: operand subscripts {term!r} need at least {len(term) - 3} "
                                  f"dims, the tensor has {nd}")
             widest = max(widest, n_dots)
             term = term.replace('...', ''.join(spare[len(spare) - n_dots:]))
-        if len(term) != nd or not term.isalpha():
-            raise ValueError(f"einsum: operand subscripts {term!r} do not fit a tensor with {nd} "
+        if len(term) != nd or (term and not term.isalpha()):
+            raise ShapeError(f"einsum: operand subscripts {term!r} do not fit a tensor with {nd} "
                              f"dims (one letter per dim, or '...')")
         spelled.append(term)
     dots = ''.join(spare[len(spare) - widest:])
@@ -91,7 +92,7 @@ def parse_einsum(equation, ndims):
         out = dots + ''.join(sorted(c for c in set(letters) if letters.count(c) == 1 and c not in dots))
     for c in out:
         if c not in ''.join(spelled):
-            raise ValueError(f"einsum: output subscript {c!r} does not appear in any operand of {equation!r}")
+            raise ShapeError(f"einsum: output subscript {c!r} does not appear in any operand of {equation!r}")
     return spelled, out
 
 

@@ -151,11 +151,18 @@ class Pad(Function):
         for axis, src in reversed(self.maps):
             size = self.x_shape[axis]
             moved = xp.moveaxis(g, axis, 0)
-            rows = xp.ascontiguousarray(moved).reshape(moved.shape[0], -1)
+            rows = xp.ascontiguousarray(moved).reshape(moved.shape[0], _prod(moved.shape[1:]))   # (no -1: 0 rows)
             summed = index_add_rows(size, src, rows)                     # (size, rest)
             shape[axis] = size
             g = xp.moveaxis(summed.reshape((size,) + moved.shape[1:]), 0, axis)
         return xp.ascontiguousarray(g)
+
+
+def _prod(shape):
+    n = 1
+    for s in shape:
+        n *= s
+    return n
 
 
 def _source_index(xp, n, lo, hi, mode):
