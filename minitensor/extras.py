@@ -1,7 +1,7 @@
 """The torch-level functions added beside the core (exported by __init__ through __all__):
 function forms of the methods in tensor_extras.py, polygamma(n, x), and the
 torch.special namespace."""
-from . import linalg, special  # noqa: F401
+from . import linalg, special, testing  # noqa: F401
 from .creation import _method
 from .tensor_extras import EXTRA_FUNCTION_FORMS
 
@@ -13,7 +13,7 @@ def polygamma(n, input):
 
 globals().update({name: _method(name) for name in EXTRA_FUNCTION_FORMS})
 
-__all__ = ['linalg', 'special', 'polygamma', *EXTRA_FUNCTION_FORMS]
+__all__ = ['linalg', 'special', 'testing', 'polygamma', *EXTRA_FUNCTION_FORMS]
 
 
 # ---------------------------------------------------------------- torch-level functions of nn.functional
@@ -204,3 +204,236 @@ def slogdet(input):
 __all__ += [*_TOP_LEVEL_NN, 'dropout', 'normal', 'cartesian_prod', 'block_diag', 'vander', 'cov', 'corrcoef',
             'trapezoid', 'trapz', 'cumulative_trapezoid', 'searchsorted', 'bucketize', 'isin', 'frexp',
             'inverse', 'det', 'logdet', 'slogdet']
+
+
+# ---------------------------------------------------------------- more of torch's top-level names
+
+def as_tensor(data, dtype=None, device=None):
+    """A Tensor sharing data's memory where it can (a Tensor of that dtype/device is returned as is)."""
+    from .tensor import Tensor
+    if isinstance(data, Tensor):
+        return data.to(dtype=dtype, device=device) if (dtype or device) else data
+    from .arrays import as_array
+    return Tensor._wrap(as_array(data, dtype, device, copy=False))
+
+
+def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=False):
+    from .tensor import Tensor
+    t = as_tensor(obj, dtype, device)
+    if copy:
+        t = t.clone() if isinstance(obj, Tensor) else Tensor._wrap(t.array.copy())
+    return t.requires_grad_(True) if requires_grad else t
+
+
+def scalar_tensor(s, dtype=None, device=None, requires_grad=False):
+    from .creation import tensor
+    from . import dtypes as D
+    return tensor(float(s), dtype=dtype or D.default_float, device=device, requires_grad=requires_grad)
+
+
+def empty_strided(size, stride, *, dtype=None, device=None, requires_grad=False):
+    """An uninitialized tensor of `size` (minitensor's arrays choose their own strides)."""
+    from .creation import empty
+    return empty(tuple(size), dtype=dtype, device=device or 'cpu', requires_grad=requires_grad)
+
+
+def diagflat(input, offset=0):
+    return input.reshape(-1).diag(offset)
+
+
+def combinations(input, r=2, with_replacement=False):
+    """The r-element combinations of a 1-d tensor's elements, as rows (itertools' order)."""
+    import itertools
+    from .creation import stack, tensor
+    n = input.shape[0]
+    pick = itertools.combinations_with_replacement if with_replacement else itertools.combinations
+    rows = list(pick(range(n), r))
+    if not rows:
+        return input.new_zeros((0, r)) if r else input.new_zeros((0,))
+    idx = tensor(rows, device=input.device)                  # (k, r)
+    return stack([input.index_select(0, idx[:, j]) for j in range(r)], 1)
+
+
+def chain_matmul(*matrices):
+    from .linalg import multi_dot
+    return multi_dot(list(matrices))
+
+
+def result_type(tensor1, tensor2):
+    """The dtype torch's promotion gives an op on these two (tensors or numbers)."""
+    from . import dtypes as D
+    from .tensor import Tensor
+    ref = tensor1 if isinstance(tensor1, Tensor) else tensor2
+    if not isinstance(ref, Tensor):
+        ref = as_tensor(tensor1)
+    a, b = (ref._operand(t, 'result_type') if not isinstance(t, Tensor) else t for t in (tensor1, tensor2))
+    return D.wrap(D.result_type((a.dtype, a.ndim), (b.dtype, b.ndim)))
+
+
+def promote_types(type1, type2):
+    from . import dtypes as D
+    return D.wrap(D.promote_types(D.to_dtype(type1), D.to_dtype(type2)))
+
+
+def can_cast(from_, to):
+    """torch's rule: no casts to a lower category (float -> int, int -> bool)."""
+    from . import dtypes as D
+    order = {'b': 0, 'u': 1, 'i': 1, 'f': 2}
+    return order[D.to_dtype(from_).kind] <= order[D.to_dtype(to).kind]
+
+
+def is_complex(input):
+    return False
+
+
+def is_nonzero(input):
+    if input.numel() != 1:
+        raise RuntimeError(f"Boolean value of Tensor with {'no values' if input.numel() == 0 else 'more than one value'} "
+                           f"is ambiguous")
+    return bool(input.item() != 0)
+
+
+def isreal(input):
+    from .creation import ones_like
+    from . import dtypes as D
+    return ones_like(input, dtype=D.bool_)
+
+
+def real(input):
+    return input
+
+
+def conj(input):
+    return input
+
+
+resolve_conj = resolve_neg = conj_physical = conj
+
+
+def detach(input):
+    return input.detach()
+
+
+def typename(obj):
+    from .tensor import Tensor
+    if isinstance(obj, Tensor):
+        return {'float32': 'torch.FloatTensor', 'float64': 'torch.DoubleTensor', 'float16': 'torch.HalfTensor',
+                'int64': 'torch.LongTensor', 'int32': 'torch.IntTensor', 'int16': 'torch.ShortTensor',
+                'int8': 'torch.CharTensor', 'uint8': 'torch.ByteTensor', 'bool': 'torch.BoolTensor'}.get(
+                    obj.dtype.name, obj.dtype.name)
+    return type(obj).__module__ + '.' + type(obj).__qualname__
+
+
+_num_threads = [0]
+
+
+def set_num_threads(n):
+    """Accepted (NumPy's BLAS picks its own threads; set OMP_NUM_THREADS before starting Python)."""
+    _num_threads[0] = int(n)
+
+
+def get_num_threads():
+    import os
+    if _num_threads[0]:
+        return _num_threads[0]
+    return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
+
+
+_deterministic = [False]
+
+
+def use_deterministic_algorithms(mode, *, warn_only=False):
+    """Accepted: minitensor's CPU ops are deterministic already."""
+    _deterministic[0] = bool(mode)
+
+
+def are_deterministic_algorithms_enabled():
+    return _deterministic[0]
+
+
+def get_rng_state():
+    """The default generator's state (an opaque object for set_rng_state)."""
+    from .random import default_generator
+    return default_generator.get_state()
+
+
+def set_rng_state(new_state):
+    from .random import default_generator
+    default_generator.set_state(new_state)
+
+
+def seed():
+    from .random import default_generator
+    return default_generator.seed()
+
+
+def initial_seed():
+    from .random import default_generator
+    return default_generator.initial_seed()
+
+
+class _MemoryFormat:
+    """torch.contiguous_format / channels_last / preserve_format: accepted, minitensor keeps
+    its own layout."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return f"minitensor.{self.name}"
+
+
+contiguous_format = _MemoryFormat('contiguous_format')
+channels_last = _MemoryFormat('channels_last')
+channels_last_3d = _MemoryFormat('channels_last_3d')
+preserve_format = _MemoryFormat('preserve_format')
+
+
+def _legacy_constructor(name, dtype_name):
+    """torch.FloatTensor([1, 2]) (data) or torch.FloatTensor(2, 3) (sizes, uninitialized)."""
+    def make(*args, device=None):
+        from .creation import empty, tensor
+        from . import dtypes as D
+        dtype = getattr(D, dtype_name)
+        if len(args) == 1 and not isinstance(args[0], int):
+            return tensor(args[0], dtype=dtype, device=device)
+        return empty(*args, dtype=dtype, device=device or 'cpu')
+    make.__name__ = name
+    make.__doc__ = f"torch.{name}(data) or torch.{name}(*sizes): a {dtype_name} tensor."
+    return make
+
+
+FloatTensor = _legacy_constructor('FloatTensor', 'float32')
+DoubleTensor = _legacy_constructor('DoubleTensor', 'float64')
+HalfTensor = _legacy_constructor('HalfTensor', 'float16')
+LongTensor = _legacy_constructor('LongTensor', 'int64')
+IntTensor = _legacy_constructor('IntTensor', 'int32')
+ShortTensor = _legacy_constructor('ShortTensor', 'int16')
+CharTensor = _legacy_constructor('CharTensor', 'int8')
+ByteTensor = _legacy_constructor('ByteTensor', 'uint8')
+BoolTensor = _legacy_constructor('BoolTensor', 'bool_')
+
+
+def _inplace_top_level(name):
+    def fn(input, *args, **kwargs):
+        return getattr(input, name)(*args, **kwargs)
+    fn.__name__ = name
+    return fn
+
+
+clamp_, relu_, sigmoid_, tanh_, exp_ = (_inplace_top_level(n) for n in ('clamp_', 'relu_', 'sigmoid_', 'tanh_', 'exp_'))
+
+
+def feature_dropout(input, p, train):
+    from .nn import functional as F
+    return F.dropout2d(input, p, train)
+
+
+__all__ += ['as_tensor', 'asarray', 'scalar_tensor', 'empty_strided', 'diagflat', 'combinations', 'chain_matmul',
+            'result_type', 'promote_types', 'can_cast', 'is_complex', 'is_nonzero', 'isreal', 'real', 'conj',
+            'resolve_conj', 'resolve_neg', 'conj_physical', 'detach', 'typename', 'set_num_threads',
+            'get_num_threads', 'use_deterministic_algorithms', 'are_deterministic_algorithms_enabled',
+            'get_rng_state', 'set_rng_state', 'seed', 'initial_seed', 'contiguous_format', 'channels_last',
+            'channels_last_3d', 'preserve_format', 'FloatTensor', 'DoubleTensor', 'HalfTensor', 'LongTensor',
+            'IntTensor', 'ShortTensor', 'CharTensor', 'ByteTensor', 'BoolTensor', 'clamp_', 'relu_', 'sigmoid_',
+            'tanh_', 'exp_', 'feature_dropout']

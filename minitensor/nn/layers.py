@@ -121,8 +121,15 @@ class Dropout(Module):
 
 
 class ReLU(Module):
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
     def forward(self, x):
-        return x.relu()
+        return x.relu_() if self.inplace else x.relu()
+
+    def extra_repr(self):
+        return 'inplace=True' if self.inplace else ''
 
 
 class GELU(Module):
