@@ -104,6 +104,13 @@ TABLE = [
        shapes=fixed((1, 2, 4, 6))),
     Op('interpolate_trilinear', lambda L, x: F(L).interpolate(x, size=(3, 6, 4), mode='trilinear'),
        shapes=fixed((2, 1, 5, 2, 8))),
+    Op('interpolate_bicubic', lambda L, x: F(L).interpolate(x, size=(7, 3), mode='bicubic'),
+       shapes=image().map(lambda s: (s,))),
+    Op('interpolate_bicubic_aligned_scale', lambda L, x: F(L).interpolate(x, scale_factor=1.5, mode='bicubic',
+                                                                           align_corners=True),
+       shapes=fixed((1, 2, 4, 5))),
+    Op('interpolate_size_and_scale_raises', lambda L, x: F(L).interpolate(x, size=4, scale_factor=2),
+       shapes=fixed((1, 2, 3))),
     Op('interpolate_area', lambda L, x: F(L).interpolate(x, size=(2, 3), mode='area'), shapes=fixed((1, 2, 5, 7))),
     Op('interpolate_bad_mode', lambda L, x: F(L).interpolate(x, size=3, mode='cubic'), shapes=fixed((1, 2, 5))),
     Op('upsample_bilinear', lambda L, x: F(L).upsample_bilinear(x, scale_factor=2), shapes=fixed((1, 2, 3, 4))),
@@ -174,7 +181,7 @@ test_against_torch = torch_diff_test(TABLE)
 
 @pytest.mark.parametrize('op', [op for op in TABLE if op.grad and 'float64' in op.dtypes
                                 and not op.name.endswith(('_bad', '_bad_mode', '_bad_output_padding',
-                                                          '_too_big', '_bad_dim'))],
+                                                          '_too_big', '_bad_dim', '_raises'))],
                          ids=lambda op: op.name)
 @settings(max_examples=2, deadline=None, derandomize=True)
 @given(seed=st.integers(0, 2 ** 32 - 1), data=st.data())

@@ -298,8 +298,9 @@ def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_siz
 
 # ---------------------------------------------------------------- interpolate / upsample
 
-_LINEAR_MODES = {'linear': 1, 'bilinear': 2, 'trilinear': 3}
-_MODES = ('nearest', 'nearest-exact', 'linear', 'bilinear', 'trilinear', 'area')
+_LINEAR_MODES = {'linear': 1, 'bilinear': 2, 'trilinear': 3, 'bicubic': 2}
+_MODES = ('nearest', 'nearest-exact', 'linear', 'bilinear', 'bicubic', 'trilinear', 'area')
+_CUBIC_A = -0.75                                 # torch's (Keys') cubic convolution parameter
 
 
 def _output_sizes(op, x, d, size, scale_factor):
@@ -343,6 +344,31 @@ def _linear_weights(n_in, n_out, scale, align_corners, dtype):
     return i0, i1, (ft(1) - w1).astype(ft), w1
 
 
+def _cubic_weights(n_in, n_out, scale, align_corners, dtype):
+    """(taps (4, n_out), weights (4, n_out)): torch's bicubic along one dim, the source index
+    unclamped below 0 and each tap clamped into the input."""
+    ft = np.float32 if dtype == np.float32 else np.float64
+    dst = np.arange(n_out, dtype=ft)
+    if align_corners:
+        s = ft((n_in - 1) / (n_out - 1)) if n_out > 1 else ft(0)
+        src = dst * s
+    else:
+        s = ft(1.0 / scale) if scale is not None else ft(n_in) / ft(n_out)
+        src = (dst + ft(0.5)) * s - ft(0.5)
+    base = np.floor(src)
+    t = (src - base).astype(ft)
+    a = ft(_CUBIC_A)
+
+    def near(x):                                 # |x| <= 1
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def far(x):                                  # 1 < |x| < 2
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+    weights = np.stack([far(t + 1), near(t), near(1 - t), far(2 - t)]).astype(ft)
+    taps = np.clip(base.astype(np.int64)[None, :] + np.arange(-1, 3)[:, None], 0, n_in - 1)
+    return taps, weights
+
+
 def interpolate(input, size=None, scale_factor=None, mode='nearest', align_corners=None,
                 recompute_scale_factor=None, antialias=False):
     """Resize the spatial dims of (N, C, *spatial): nearest, nearest-exact, (bi/tri)linear
@@ -382,8 +408,13 @@ def interpolate(input, size=None, scale_factor=None, mode='nearest', align_corne
             continue
         if x.dtype.kind != 'f':
             raise NotImplementedError(f"{op}: mode {mode!r} needs a floating point input, got {x.dtype}")
-        i0, i1, w0, w1 = _linear_weights(n_in, n_out, scales[i], bool(align_corners), x.dtype)
         shape = (n_out,) + (1,) * (x.ndim - axis - 1)
+        if mode == 'bicubic':
+            taps, weights = _cubic_weights(n_in, n_out, scales[i], bool(align_corners), x.dtype)
+            x = sum(x.index_select(axis, Tensor._wrap(xp.asarray(taps[k])))
+                    * Tensor._wrap(xp.asarray(weights[k].reshape(shape).astype(x.dtype))) for k in range(4))
+            continue
+        i0, i1, w0, w1 = _linear_weights(n_in, n_out, scales[i], bool(align_corners), x.dtype)
         w0 = Tensor._wrap(xp.asarray(w0.reshape(shape).astype(x.dtype)))
         w1 = Tensor._wrap(xp.asarray(w1.reshape(shape).astype(x.dtype)))
         x = (x.index_select(axis, Tensor._wrap(xp.asarray(i0))) * w0
