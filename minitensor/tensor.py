@@ -79,7 +79,17 @@ class Tensor(TensorExtras):
     _hooks = None                    # gradient hooks of a leaf (register_hook)
     _retains_grad = False
 
-    def __init__(self, data, requires_grad=False, dtype=None, device=None):
+    def __init__(self, *data, requires_grad=False, dtype=None, device=None):
+        # torch.Tensor's forms: Tensor() is empty, Tensor(2, 3) is a (2, 3) tensor of the default
+        # float dtype (zeros here), Tensor([1, 2]) holds floats; arrays and Tensors keep their dtype
+        if not data or all(isinstance(d, numbers.Integral) and not isinstance(d, builtins.bool) for d in data):
+            data = np.zeros(data or (0,), dtype=dtype or dtypes.default_float)
+        else:
+            if len(data) > 1:
+                raise TypeError(f"Tensor: expected one data argument or sizes, got {len(data)} arguments")
+            data = data[0]
+            if dtype is None and isinstance(data, (list, tuple, numbers.Number)):
+                dtype = dtypes.default_float
         self.array = as_array(data, dtype, device)
         self.grad = None
         self.grad_fn = None
@@ -492,7 +502,7 @@ class Tensor(TensorExtras):
             t._vc = autograd.UNMODIFIABLE     # no one else can reach it: saving it needs no version check
             return t
         if isinstance(other, (list, tuple, np.ndarray)) or hasattr(other, '__cuda_array_interface__'):
-            return Tensor(other, device=self.device)
+            return Tensor._wrap(as_array(other, None, self.device))
         raise TypeError(f"{op}: unsupported operand type {type(other).__name__}; expected a "
                         f"Tensor or a Python number")
 

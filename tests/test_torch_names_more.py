@@ -68,3 +68,29 @@ def test_testing_assert_close():
         mt.testing.assert_close(mt.tensor([1.0]), mt.tensor([1.0, 1.0]))
     mt.testing.assert_close(mt.tensor([float('nan')]), mt.tensor([float('nan')]), equal_nan=True)
     mt.testing.assert_allclose(mt.tensor([1.0]), np.array([1.0]))
+
+
+@pytest.mark.parametrize('args', [(), (2, 3), (5,), ([1, 2],), ([[True, False]],), ([1.5, -2.0],)])
+def test_tensor_constructor_forms_as_torch(args):
+    """torch.Tensor(): empty; Tensor(2, 3): sizes; Tensor(list): the default float dtype."""
+    ours, theirs = mt.Tensor(*args), torch.Tensor(*args)
+    assert tuple(ours.shape) == tuple(theirs.shape) and ours.dtype.name == 'float32'
+    if args and not isinstance(args[0], int):
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_scalar_chain_as_micrograd_checks_it():
+    """A micrograd-style engine check: a chain of scalar ops on 1-element double tensors made with
+    Tensor([...]).double(), values and both gradients equal to torch's."""
+    def chain(L):
+        a = L.Tensor([-3.0]).double()
+        b = L.Tensor([1.5]).double()
+        a.requires_grad = True
+        b.requires_grad = True
+        c = a * b + b ** 3 - a
+        c = c + c * 2 + (a - b).relu() + 1
+        d = (c * a).relu() + c / (b + 4.0) - (-c).relu() * 0.5
+        e = d ** 2 / 3.0 + 7.0 / (d * d + 1)
+        e.backward()
+        return e.data.item(), a.grad.item(), b.grad.item()
+    np.testing.assert_allclose(chain(mt), chain(torch), rtol=1e-12)

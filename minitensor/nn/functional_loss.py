@@ -8,6 +8,7 @@ norm with a defined gradient at 0), so every input, weight and target gets its g
 import numpy as np
 
 from .. import amp, creation
+from ..arrays import as_array
 from ..errors import BadTarget
 from ..ops import loss as L
 from ..ops import nn as N
@@ -130,7 +131,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     if not isinstance(target, Tensor):
-        target = Tensor(target, device=input.device)
+        target = Tensor._wrap(as_array(target, None, input.device))   # ints stay ints (not Tensor(list)'s floats)
     if input.device != target.device:
         raise RuntimeError(f"cross_entropy: input is on {input.device} but target is on {target.device}")
     if target.dtype.kind == 'f':
