@@ -227,6 +227,18 @@ class Function:
     """
     __slots__ = ('inputs', 'needs_grad', '__dict__')
     saved = ()             # what save_for_backward kept; None once release() freed it
+
+    def __init_subclass__(cls, **kwargs):
+        """A subclass written torch's way (a @staticmethod forward(ctx, ...) on Tensors) gets
+        an apply that runs it through autograd_function.Bridge; the engine's own Functions
+        (forward on arrays) keep the direct apply below."""
+        super().__init_subclass__(**kwargs)
+        if isinstance(cls.__dict__.get('forward'), staticmethod):
+            from . import autograd_function
+
+            def torch_style_apply(fn_cls, *args, **kw):
+                return autograd_function.apply(fn_cls, *args, **kw)
+            cls.apply = classmethod(torch_style_apply)
     saved_versions = None  # [(slot, version box, version, which tensor)] for saved arrays that are a tensor's storage
     n_outputs = None      # a Function returning a tuple sets it in forward (even to 1)
 

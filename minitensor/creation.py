@@ -80,7 +80,12 @@ def arange(start, end=None, step=1, dtype=None, device='cpu', requires_grad=Fals
     return t.requires_grad_(True) if requires_grad else t
 
 
-def linspace(start, end, steps, dtype=None, device='cpu'):
+def linspace(start, end, steps, dtype=None, device='cpu', requires_grad=False):
+    t = _linspace(start, end, steps, dtype, device)
+    return t.requires_grad_(True) if requires_grad else t
+
+
+def _linspace(start, end, steps, dtype, device):
     xp = get_xp(normalize_device(device))
     dtype = dtypes.to_dtype(dtype) or dtypes.default_float
     if steps < 0:
@@ -95,12 +100,20 @@ def linspace(start, end, steps, dtype=None, device='cpu'):
     return Tensor._wrap(xp.linspace(start, end, steps, dtype=dtype))
 
 
-def eye(n, m=None, dtype=None, device='cpu'):
+def eye(n, m=None, dtype=None, device='cpu', requires_grad=False):
     xp = get_xp(normalize_device(device))
-    return Tensor._wrap(xp.eye(n, m, dtype=dtypes.to_dtype(dtype) or dtypes.default_float))
+    if n < 0 or (m is not None and m < 0):
+        raise RuntimeError(f"eye: n ({n}) and m ({m}) must be greater or equal to 0")
+    t = Tensor._wrap(xp.eye(n, m, dtype=dtypes.to_dtype(dtype) or dtypes.default_float))
+    return t.requires_grad_(True) if requires_grad else t
 
 
-def logspace(start, end, steps, base=10.0, dtype=None, device='cpu'):
+def logspace(start, end, steps, base=10.0, dtype=None, device='cpu', requires_grad=False):
+    t = _logspace(start, end, steps, base, dtype, device)
+    return t.requires_grad_(True) if requires_grad else t
+
+
+def _logspace(start, end, steps, base, dtype, device):
     """steps points base ** linspace(start, end, steps)."""
     xp = get_xp(normalize_device(device))
     dtype = dtypes.to_dtype(dtype) or dtypes.default_float

@@ -1,7 +1,7 @@
 """The torch-level functions added beside the core (exported by __init__ through __all__):
 function forms of the methods in tensor_extras.py, polygamma(n, x), and the
 torch.special namespace."""
-from . import linalg, special, testing  # noqa: F401
+from . import autograd, autograd_function, linalg, special, testing  # noqa: F401
 from .creation import _method
 from .tensor_extras import EXTRA_FUNCTION_FORMS
 
@@ -12,6 +12,7 @@ def polygamma(n, input):
 
 
 globals().update({name: _method(name) for name in EXTRA_FUNCTION_FORMS})
+autograd.function = autograd_function          # torch.autograd.function.once_differentiable, FunctionCtx
 
 __all__ = ['linalg', 'special', 'testing', 'polygamma', *EXTRA_FUNCTION_FORMS]
 
