@@ -94,3 +94,15 @@ def test_scalar_chain_as_micrograd_checks_it():
         e.backward()
         return e.data.item(), a.grad.item(), b.grad.item()
     np.testing.assert_allclose(chain(mt), chain(torch), rtol=1e-12)
+
+
+@pytest.mark.parametrize('kwargs', [{}, {'batch_first': True, 'padding_value': -1.0},
+                                    {'batch_first': True, 'padding_side': 'left'}])
+def test_pad_sequence_as_torch(kwargs):
+    rng = np.random.default_rng(0)
+    seqs = [rng.standard_normal((n, 3)) for n in (4, 1, 3)]
+    ours = mt.nn.utils.rnn.pad_sequence([mt.tensor(s, requires_grad=True) for s in seqs], **kwargs)
+    theirs = torch.nn.utils.rnn.pad_sequence([torch.tensor(s) for s in seqs], **kwargs)
+    same(ours, theirs)
+    back = mt.nn.utils.rnn.unpad_sequence(mt.nn.utils.rnn.pad_sequence([mt.tensor(s) for s in seqs]), [4, 1, 3])
+    assert [tuple(b.shape) for b in back] == [(4, 3), (1, 3), (3, 3)]

@@ -31,3 +31,5 @@ from .layers_more import (AdaptiveAvgPool3d, AdaptiveMaxPool1d, AdaptiveMaxPool2
 from .transformer import (MultiheadAttention, Transformer, TransformerDecoder, TransformerDecoderLayer,
                           TransformerEncoder, TransformerEncoderLayer)
 from . import parallel  # noqa: E402  (needs Module)
+from . import rnn_utils as _rnn_utils  # noqa: E402
+utils.rnn = _rnn_utils          # torch.nn.utils.rnn.pad_sequence
