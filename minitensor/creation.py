@@ -327,8 +327,11 @@ def stack(tensors, dim=0):
     return S.Stack.apply(*tensors, dim=axis)
 
 
-def where(condition, input, other):
-    """Elementwise choice: input where condition is True, else other (both differentiable)."""
+def where(condition, input=None, other=None):
+    """Elementwise choice: input where condition is True, else other (both differentiable).
+    where(condition) alone is condition.nonzero(as_tuple=True), as torch."""
+    if input is None and other is None:
+        return condition.nonzero(as_tuple=True)
     ref = input if isinstance(input, Tensor) else other if isinstance(other, Tensor) else condition
     a = ref._operand(input, 'where')
     b = ref._operand(other, 'where')

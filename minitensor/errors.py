@@ -12,3 +12,7 @@ class BadArgument(RuntimeError, ValueError):
 
 class BadTarget(RuntimeError, TypeError):
     """A loss target of the wrong kind or shape for the input (torch: RuntimeError)."""
+
+
+class DtypeMismatch(RuntimeError, TypeError):
+    """Operands of dtypes an op cannot combine (torch: RuntimeError)."""

@@ -226,7 +226,7 @@ class Tensor(TensorExtras):
         a = to_device(self.array, 'cpu')
         return a if dtype is None else a.astype(dtype)
 
-    def to(self, *args, dtype=None, device=None, non_blocking=False):
+    def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False, memory_format=None):
         """to('gpu'), to(mt.float64), to('cpu', mt.float32), to(mt.device('cuda')), to(other):
         differentiable copies. non_blocking=True moves a CPU tensor that needs no gradient to
         the GPU without waiting for the GPU (a pinned staging copy queued on the stream)."""
@@ -238,6 +238,9 @@ class Tensor(TensorExtras):
             else:
                 dtype = a
         out = self
+        if copy and (dtype is None or dtypes.to_dtype(dtype) == self.dtype) and \
+                (device is None or normalize_device(device) == self.device):
+            return Clone.apply(self)                 # copy=True: a new tensor even when nothing changes
         if dtype is not None and dtypes.to_dtype(dtype) != self.dtype:
             out = E.Cast.apply(out, dtype=dtypes.to_dtype(dtype))
         if device is not None and normalize_device(device) != out.device:
@@ -1219,7 +1222,9 @@ class Tensor(TensorExtras):
             self, other = amp.cast('dist', self, other)
         return (self - other).norm(p)
 
-    def softmax(self, dim=-1):
+    def softmax(self, dim=-1, dtype=None):
+        if dtype is not None:                    # torch: cast first, then normalize in that dtype
+            return self.to(dtype).softmax(dim)
         self = amp.cast('softmax', self) if amp.on else self
         self._float_only('softmax')
         axis = normalize_dim('softmax', dim, self.ndim)
@@ -1229,7 +1234,9 @@ class Tensor(TensorExtras):
             return self.reshape(1).softmax(0).reshape(())
         return N.Softmax.apply(self, dim=axis)
 
-    def log_softmax(self, dim=-1):
+    def log_softmax(self, dim=-1, dtype=None):
+        if dtype is not None:
+            return self.to(dtype).log_softmax(dim)
         self = amp.cast('log_softmax', self) if amp.on else self
         self._float_only('log_softmax')
         axis = normalize_dim('log_softmax', dim, self.ndim)
@@ -1691,8 +1698,10 @@ class Tensor(TensorExtras):
     def contiguous(self):
         return S.Contiguous.apply(self)
 
-    def split(self, split_size, dim=0):
+    def split(self, split_size=None, dim=0, *, split_size_or_sections=None):
         """Pieces of `split_size` along dim (the last may be smaller), or of the given sizes."""
+        if split_size is None:
+            split_size = split_size_or_sections
         if self.ndim == 0:
             raise RuntimeError("split: expects at least a 1-dimensional tensor, got a 0-d one")
         axis = normalize_dim('split', dim, self.ndim)

@@ -600,6 +600,164 @@ class TensorExtras:
         m, e = self.xp.frexp(self.array)
         return return_types.frexp(_tensor()._wrap(m), _tensor()._wrap(e.astype('int32')))
 
+    # ------------------------------------------------------------ memory layout (read-only facts)
+
+    def stride(self, dim=None):
+        """Steps in elements between neighbours along each dim (torch's strides)."""
+        item = self.array.dtype.itemsize
+        strides = tuple(s // item for s in self.array.strides)
+        return strides if dim is None else strides[dim]
+
+    def is_contiguous(self, memory_format=None):
+        return bool(self.array.flags.c_contiguous)
+
+    def data_ptr(self):
+        a = self.array
+        return int(a.data.ptr) if hasattr(a, 'data') and hasattr(a.data, 'ptr') else int(a.__array_interface__['data'][0])
+
+    def storage_offset(self):
+        """Elements between the start of the underlying storage and this tensor's first element."""
+        root = self.array
+        while getattr(root, 'base', None) is not None:
+            root = root.base
+        base = _tensor()._wrap(root) if hasattr(root, 'dtype') else None
+        if base is None or root.dtype.itemsize == 0:
+            return 0
+        return (self.data_ptr() - base.data_ptr()) // self.array.dtype.itemsize
+
+    # ------------------------------------------------------------ in-place view ops
+
+    def _reshape_in_place(self, out, op):
+        """unsqueeze_/squeeze_/t_/transpose_: this tensor becomes `out` (a view of the same storage);
+        in a graph it takes out's history (uses of it made before keep the old one)."""
+        from .autograd import is_grad_enabled
+        if self.requires_grad and is_grad_enabled() and (self.grad_fn is None or self._base is not None):
+            raise RuntimeError(f"{op}: in-place view ops on a leaf or a view that requires grad are not "
+                               f"supported; use the out-of-place form ({op[:-1]})")
+        self.array = out.array
+        if out.requires_grad:
+            self.grad_fn, self.output_nr = out.grad_fn, out.output_nr
+        return self
+
+    def unsqueeze_(self, dim):
+        return self._reshape_in_place(self.unsqueeze(dim), 'unsqueeze_')
+
+    def squeeze_(self, dim=None):
+        return self._reshape_in_place(self.squeeze(dim), 'squeeze_')
+
+    def t_(self):
+        return self._reshape_in_place(self.t(), 't_')
+
+    def transpose_(self, dim0, dim1):
+        return self._reshape_in_place(self.transpose(dim0, dim1), 'transpose_')
+
+    def swapdims_(self, dim0, dim1):
+        return self._reshape_in_place(self.transpose(dim0, dim1), 'swapdims_')
+
+    swapaxes_ = swapdims_
+
+    # ------------------------------------------------------------ in-place fills
+
+    def fill_diagonal_(self, fill_value, wrap=False):
+        """Write fill_value on the main diagonal (all dims equal for > 2-d; a tall matrix's
+        diagonal restarts every N+1 rows with wrap=True, as torch)."""
+        if self.ndim < 2 or (self.ndim > 2 and len(set(self.shape)) != 1):
+            raise RuntimeError("fill_diagonal_: dimensions must larger than 1 and all of equal length")
+        xp = self.xp
+        mask = xp.zeros(self.shape, dtype=bool)
+        if self.ndim == 2:
+            rows, cols = self.shape
+            n = min(rows, cols)
+            r = xp.arange(n)
+            mask[r, r] = True
+            if wrap and rows > cols:
+                start = cols + 1
+                while start < rows:
+                    k = min(cols, rows - start)
+                    mask[start + xp.arange(k), xp.arange(k)] = True
+                    start += cols + 1
+        else:
+            r = xp.arange(self.shape[0])
+            mask[(r,) * self.ndim] = True
+        return self._inplace(self.masked_fill(_tensor()._wrap(mask), fill_value), 'fill_diagonal_')
+
+    def _fill_with(self, draw, op):
+        """Write a random draw in place: no gradient flows to the old values (torch's)."""
+        from .ops.inplace import Copy
+        return inplace.commit(self, Copy.apply(self, draw.to(self.dtype).detach()), op)
+
+    def bernoulli_(self, p=0.5, *, generator=None):
+        """Fill with 1/0 draws, 1 with probability p (a number or a tensor)."""
+        from .creation import bernoulli, full_like
+        probs = p if isinstance(p, _tensor()) else full_like(self, float(p), dtype=dtypes.float64 if
+                                                                 self.dtype == dtypes.float64 else dtypes.default_float)
+        draw = bernoulli(probs.expand(self.shape) if probs.shape != self.shape else probs, generator=generator)
+        return self._fill_with(draw, 'bernoulli_')
+
+    def exponential_(self, lambd=1.0, *, generator=None):
+        """Fill with Exp(lambd) draws: -log(1 - U) / lambd."""
+        from .creation import rand
+        u = rand(self.shape, dtype=self.dtype, device=self.device, generator=generator)
+        return self._fill_with((-u).log1p() * (-1.0 / lambd), 'exponential_')
+
+    def geometric_(self, p, *, generator=None):
+        """Fill with the number of Bernoulli(p) trials up to the first success (>= 1)."""
+        from .creation import rand
+        u = rand(self.shape, dtype=dtypes.float64, device=self.device, generator=generator)
+        return self._fill_with(((-u).log1p() / math.log1p(-p)).ceil().clamp(min=1), 'geometric_')
+
+    def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
+        from .creation import randn
+        z = randn(self.shape, dtype=self.dtype, device=self.device, generator=generator)
+        return self._fill_with((z * std + mean).exp(), 'log_normal_')
+
+    def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
+        from .creation import rand
+        u = rand(self.shape, dtype=self.dtype, device=self.device, generator=generator)
+        return self._fill_with(((u - 0.5) * math.pi).tan() * sigma + median, 'cauchy_')
+
+    def random_(self, from_=0, to=None, *, generator=None):
+        """Fill with integers uniform on [from_, to) (or [0, from_) when only one bound is given)."""
+        from .creation import randint
+        low, high = (0, from_) if to is None and from_ else (from_, to)
+        if high is None:
+            high = 2 ** (24 if self.dtype == dtypes.float32 else 53 if self.dtype.kind == 'f'
+                         else min(63, 8 * self.dtype.itemsize - 1))
+        draw = randint(int(low), int(high), tuple(self.shape), generator=generator, device=self.device)
+        return self._fill_with(draw, 'random_')
+
+    # ------------------------------------------------------------ index_put
+
+    def index_put(self, indices, values, accumulate=False):
+        """self with values written at the advanced index `indices` (a tuple of index tensors);
+        accumulate=True adds instead, repeated positions adding up."""
+        T = _tensor()
+        indices = tuple(indices)
+        if not accumulate:
+            out = self.clone()
+            out[indices] = values
+            return out
+        if any(i.dtype == dtypes.bool_ for i in indices):
+            expanded = []
+            for i in indices:
+                expanded.extend(i.nonzero(as_tuple=True) if i.dtype == dtypes.bool_ else (i,))
+            indices = tuple(expanded)
+        from .creation import broadcast_tensors
+        idx = broadcast_tensors(*[i.long() for i in indices])
+        k = len(idx)
+        lead, rest = self.shape[:k], tuple(self.shape[k:])
+        linear = None
+        for j, (i, n) in enumerate(zip(idx, lead)):
+            term = i % n if n else i
+            linear = term if linear is None else linear * n + term
+        values = values if isinstance(values, T) else self._operand(values, 'index_put')
+        vals = values.to(self.dtype).expand(tuple(linear.shape) + rest).reshape((-1,) + rest)
+        flat = self.reshape((int(math.prod(lead)),) + rest)
+        return flat.index_add(0, linear.reshape(-1), vals).reshape(self.shape)
+
+    def index_put_(self, indices, values, accumulate=False):
+        return self._inplace(self.index_put(indices, values, accumulate), 'index_put_')
+
     def hardshrink(self, lambd=0.5):
         """self where |self| > lambd, else 0."""
         return _hardshrink(self, lambd)
@@ -686,6 +844,6 @@ EXTRA_FUNCTION_FORMS = (
     'less', 'less_equal', 'not_equal', 'eq', 'ne', 'lt', 'le', 'gt', 'ge',
     'mm', 'bmm', 'mv', 'dot', 'vdot', 'inner', 'tensordot', 'kron', 'cross', 'diff', 'rot90', 'addmm',
     'addmv', 'addbmm', 'baddbmm', 'addr', 'matrix_power', 'nanmean', 'quantile', 'nanquantile', 'ravel',
-    'isin', 'gcd', 'lcm', 'frexp', 'hardshrink',
+    'isin', 'gcd', 'lcm', 'frexp', 'hardshrink', 'index_put', 'index_put_',
 )
 

@@ -2,6 +2,7 @@
 expected exceptions): each row is one case that failed here before, forward and gradient
 in float64 through tests/torch_diff.py's runner (which also requires torch's exception
 class wherever torch raises)."""
+import pytest
 from hypothesis import strategies as st
 from torch_diff import Op, torch_diff_test
 
@@ -53,6 +54,55 @@ TABLE = [
     Op('copysign_zeros', lambda L, a, b: L.copysign(a * 0, b), shapes=fixed((4,), (4,)), nonfinite=False),
     Op('mod_by_float_scalar', lambda L, x: 100.5 % x, shapes=fixed((5,)), domain=(-9, 9), kinks=(0,), grad=False),
     Op('sinc_pi_multiples', lambda L, x: (x.round() * 1.0).sinc(), shapes=fixed((6,)), domain=(-3, 3), grad=False),
+    Op('softmax_dtype', lambda L, x: L.softmax(x.float(), dim=-1, dtype=L.float64), shapes=fixed((3, 4))),
+    Op('log_softmax_dtype', lambda L, x: L.nn.functional.log_softmax(x.float(), dim=0, dtype=L.float64),
+       shapes=fixed((3, 4))),
+    Op('where_one_argument', lambda L, x: L.where(x > 0), shapes=fixed((3, 4)), grad=False),
+    Op('index_put', lambda L, x, v: x.index_put((L.tensor([1, 3]),), v), shapes=fixed((5,), (2,))),
+    Op('index_put_accumulate', lambda L, x, v: x.index_put((L.tensor([1, 1, -2]),), v, accumulate=True),
+       shapes=fixed((5, 2), (3, 2))),
+    Op('index_put_2d_accumulate', lambda L, x, v: x.index_put((L.tensor([0, 2, 0]), L.tensor([1, 1, 1])), v,
+                                                              accumulate=True), shapes=fixed((3, 2), ())),
+    Op('index_put_bool_mask', lambda L, x: x.index_put((x > 0,), L.tensor(0.5, dtype=L.float64)), shapes=fixed((3, 4)),
+       nonfinite=False),
+    Op('index_put_inplace', lambda L, x, v: x.clone().index_put_((L.tensor([0, 2]),), v, accumulate=True),
+       shapes=fixed((4, 3), (3,))),
+    Op('stride_contiguous', lambda L, x: L.tensor([x.stride(), x.t().stride(), x[:, ::2].stride()]),
+       shapes=fixed((4, 6)), grad=False),
+    Op('is_contiguous', lambda L, x: L.tensor([x.is_contiguous(), x.t().is_contiguous(), x[1:].is_contiguous()]),
+       shapes=fixed((4, 6)), grad=False),
+    Op('split_keyword', lambda L, x: L.split(x, split_size_or_sections=[1, 2], dim=0), shapes=fixed((3, 2))),
+    Op('to_copy', lambda L, x: x.to(dtype=x.dtype, copy=True), shapes=fixed((2, 3))),
+    Op('linear_int_input_raises', lambda L, w: L.nn.functional.linear(L.tensor([[1, 2]]), w), shapes=fixed((3, 2))),
+    Op('fill_diagonal', lambda L, x: x.clone().fill_diagonal_(0.5), shapes=fixed((3, 4))),
+    Op('fill_diagonal_wrap', lambda L, x: x.clone().fill_diagonal_(-1.0, wrap=True), shapes=fixed((7, 3))),
+    Op('fill_diagonal_3d', lambda L, x: x.clone().fill_diagonal_(2.0), shapes=fixed((2, 2, 2))),
+    Op('unsqueeze_inplace', lambda L, x: x.clone().unsqueeze_(1).t_() * 2, shapes=fixed((3,))),
+    Op('squeeze_transpose_inplace', lambda L, x: (x * 1).squeeze_(1).transpose_(0, 1), shapes=fixed((3, 1, 2))),
+    Op('bernoulli_inplace_zero_grad', lambda L, x: x.clone().bernoulli_(0.0) + x, shapes=fixed((3,))),
 ]
 
 test_against_torch = torch_diff_test(TABLE)
+
+
+def test_random_fills_have_their_distributions():
+    import numpy as np
+    import minitensor as mt
+    mt.manual_seed(0)
+    n = 20000
+    assert abs(mt.empty(n).bernoulli_(0.3).mean().item() - 0.3) < 0.02
+    e = mt.empty(n, dtype=mt.float64).exponential_(2.0)
+    assert e.min().item() >= 0 and abs(e.mean().item() - 0.5) < 0.02
+    g = mt.empty(n).geometric_(0.25)
+    assert g.min().item() >= 1 and abs(g.mean().item() - 4.0) < 0.15
+    r = mt.empty(n, dtype=mt.int64).random_(3, 7)
+    assert set(np.unique(r.numpy())) == {3, 4, 5, 6}
+    assert mt.zeros(4).random_(5).max().item() < 5
+    ln = mt.empty(n, dtype=mt.float64).log_normal_(0.0, 0.5)
+    assert abs(np.log(ln.numpy()).std() - 0.5) < 0.02
+    c = mt.empty(n, dtype=mt.float64).cauchy_()
+    assert abs(np.median(c.numpy())) < 0.05
+    x = mt.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError):
+        x.unsqueeze_(0)
+

@@ -15,6 +15,7 @@ from ..ops import dispatch as D
 from ..ops import index as I
 from ..ops import matmul as M
 from ..ops import nn as N
+from ..errors import DtypeMismatch
 from ..random_hash import next_seed
 from ..tensor import Tensor
 from .functional_conv import (adaptive_avg_pool1d, adaptive_avg_pool2d, avg_pool1d,  # noqa: F401
@@ -42,7 +43,7 @@ def _check_linear(input, weight):
         raise ValueError(f"linear: input of shape {input.shape} has {input.shape[-1]} features, "
                          f"but the weight of shape {weight.shape} expects {weight.shape[1]}")
     if input.dtype != weight.dtype:
-        raise TypeError(f"linear: input is {input.dtype} but the weight is {weight.dtype}; "
+        raise DtypeMismatch(f"linear: input is {input.dtype} but the weight is {weight.dtype}; "
                         f"convert one with .to() (e.g. model.double() or x.float())")
     if input.device != weight.device:
         raise RuntimeError(f"linear: input is on {input.device} but the weight is on {weight.device}; "
@@ -244,12 +245,12 @@ def prelu(input, weight):
     return A.PReLU.apply(input, w)
 
 
-def softmax(input, dim=-1):
-    return input.softmax(dim)
+def softmax(input, dim=-1, _stacklevel=3, dtype=None):
+    return input.softmax(dim, dtype=dtype)
 
 
-def log_softmax(input, dim=-1):
-    return input.log_softmax(dim)
+def log_softmax(input, dim=-1, _stacklevel=3, dtype=None):
+    return input.log_softmax(dim, dtype=dtype)
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
