@@ -342,7 +342,7 @@ def _fill_where(xp, a, mask, value):
     (a third cheaper than where on the CPU), else where, which broadcasts both."""
     if mask.ndim > a.ndim or any(m != 1 and m != n for m, n in zip(mask.shape[::-1], a.shape[::-1])):
         return xp.where(mask, value, a)
-    out = a.copy()
+    out = xp.array(a, copy=True)                 # an array even when a is a NumPy scalar (0-d gradients)
     xp.copyto(out, value, where=mask)
     return out
 
