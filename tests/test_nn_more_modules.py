@@ -148,3 +148,13 @@ def test_rrelu_training_slopes_lie_in_range():
     x = -mt.ones(1000)
     slopes = -mt.nn.functional.rrelu(x, 0.1, 0.3, training=True).numpy()
     assert slopes.min() >= 0.1 and slopes.max() <= 0.3 and slopes.std() > 0.03
+
+
+@pytest.mark.parametrize('affine,track', [(True, True), (False, True), (True, False), (False, False)])
+def test_instance_norm_state_dict_keys_are_torchs(affine, track):
+    """InstanceNorm shares BatchNorm's setup (torch's _NormBase): num_batches_tracked too."""
+    torch = pytest.importorskip('torch')
+    ours = mt.nn.InstanceNorm1d(3, affine=affine, track_running_stats=track)
+    theirs = torch.nn.InstanceNorm1d(3, affine=affine, track_running_stats=track)
+    assert sorted(ours.state_dict()) == sorted(theirs.state_dict())
+    ours.load_state_dict({k: mt.tensor(v.numpy()) for k, v in theirs.state_dict().items()})

@@ -10,6 +10,7 @@ from . import functional as F
 from . import init
 from .conv import _ConvNd, _ntuple
 from .module import Module
+from .normalization import init_norm_state
 from .parameter import Parameter
 
 
@@ -345,19 +346,7 @@ class _InstanceNorm(Module):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False, track_running_stats=False,
                  device='cpu', dtype=None):
         super().__init__()
-        self.num_features, self.eps, self.momentum = num_features, eps, momentum
-        self.affine, self.track_running_stats = affine, track_running_stats
-        if affine:
-            self.weight = Parameter(creation.ones(num_features, device=device, dtype=dtype))
-            self.bias = Parameter(creation.zeros(num_features, device=device, dtype=dtype))
-        else:
-            self.register_parameter('weight', None)
-            self.register_parameter('bias', None)
-        if track_running_stats:
-            self.register_buffer('running_mean', creation.zeros(num_features, device=device, dtype=dtype))
-            self.register_buffer('running_var', creation.ones(num_features, device=device, dtype=dtype))
-        else:
-            self.running_mean = self.running_var = None
+        init_norm_state(self, num_features, eps, momentum, affine, track_running_stats, device, dtype)
 
     def forward(self, x):
         unbatched = x.ndim == self._d + 1

@@ -5,6 +5,28 @@ from .module import Module
 from .parameter import Parameter
 
 
+def init_norm_state(module, num_features, eps, momentum, affine, track_running_stats, device, dtype):
+    """What torch's batch and instance norms share (_NormBase): weight (ones) and bias (zeros)
+    if affine, else None parameters; running_mean/var and num_batches_tracked buffers if
+    track_running_stats, else None buffers (so state_dict keys match torch's)."""
+    module.num_features, module.eps, module.momentum = num_features, eps, momentum
+    module.affine, module.track_running_stats = affine, track_running_stats
+    if affine:
+        module.weight = Parameter(creation.ones(num_features, device=device, dtype=dtype))
+        module.bias = Parameter(creation.zeros(num_features, device=device, dtype=dtype))
+    else:
+        module.register_parameter('weight', None)
+        module.register_parameter('bias', None)
+    if track_running_stats:
+        module.register_buffer('running_mean', creation.zeros(num_features, device=device, dtype=dtype))
+        module.register_buffer('running_var', creation.ones(num_features, device=device, dtype=dtype))
+        module.register_buffer('num_batches_tracked', creation.zeros((), dtype=dtypes.int64, device=device))
+    else:
+        module.register_buffer('running_mean', None)
+        module.register_buffer('running_var', None)
+        module.register_buffer('num_batches_tracked', None)
+
+
 class _BatchNorm(Module):
     """weight (ones) and bias (zeros) if affine; running_mean/var and num_batches_tracked
     buffers if track_running_stats. Training normalizes with the batch's statistics and
@@ -15,23 +37,7 @@ class _BatchNorm(Module):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
                  device='cpu', dtype=None):
         super().__init__()
-        self.num_features, self.eps, self.momentum = num_features, eps, momentum
-        self.affine, self.track_running_stats = affine, track_running_stats
-        if affine:
-            self.weight = Parameter(creation.ones(num_features, device=device, dtype=dtype))
-            self.bias = Parameter(creation.zeros(num_features, device=device, dtype=dtype))
-        else:
-            self.register_parameter('weight', None)
-            self.register_parameter('bias', None)
-        if track_running_stats:
-            self.register_buffer('running_mean', creation.zeros(num_features, device=device, dtype=dtype))
-            self.register_buffer('running_var', creation.ones(num_features, device=device, dtype=dtype))
-            self.register_buffer('num_batches_tracked',
-                                 creation.zeros((), dtype=dtypes.int64, device=device))
-        else:
-            self.register_buffer('running_mean', None)
-            self.register_buffer('running_var', None)
-            self.register_buffer('num_batches_tracked', None)
+        init_norm_state(self, num_features, eps, momentum, affine, track_running_stats, device, dtype)
 
     def reset_running_stats(self):
         if self.track_running_stats:
