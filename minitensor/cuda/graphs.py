@@ -101,7 +101,10 @@ def to_gpu_async(host_array):
     return out
 
 
-def copy_to_device_async(host_array, device_array, ring_cache={}):
+_rings = {}            # bytes per copy -> the _PinnedRing that stages copies of that size
+
+
+def copy_to_device_async(host_array, device_array):
     """device_array[...] = host_array without waiting for the GPU (a pinned staging copy).
     Outside a capture; the copy is ordered on the current stream like a kernel."""
     if _capture is not None:
@@ -113,9 +116,9 @@ def copy_to_device_async(host_array, device_array, ring_cache={}):
         raise ValueError(f"copy_to_device_async: {host_array.nbytes} bytes into a "
                          f"{'non-contiguous ' if not device_array.flags.c_contiguous else ''}device "
                          f"array of {device_array.nbytes} bytes")
-    ring = ring_cache.get(host_array.nbytes)
+    ring = _rings.get(host_array.nbytes)
     if ring is None:
-        ring = ring_cache[host_array.nbytes] = _PinnedRing(host_array.nbytes)
+        ring = _rings[host_array.nbytes] = _PinnedRing(host_array.nbytes)
     ring.upload(host_array.view(np.uint8).ravel(), device_array)
 
 
@@ -129,7 +132,7 @@ class CUDAGraph:
         self._sites = []               # (compute, dtype, byte offset, count) per step_values slot
         self._slab = None              # the device buffer the slots view
         self._slab_bytes = 0
-        self._slot_views = []
+        self._host = None              # the slab's bytes as the host fills them before a replay
         self._allocator = None
         self._ring = None
 
@@ -162,7 +165,7 @@ class CUDAGraph:
         self._allocator = cp.cuda.using_allocator(self._pool.malloc)
         self._allocator.__enter__()
         self._stream = stream
-        self._sites, self._slot_views = [], []
+        self._sites = []
         # slots are views into one buffer, sized generously now (its address is baked in)
         self._slab = cp.zeros(1 << 16, dtype=np.uint8)
         self._slab_bytes = 0
@@ -173,29 +176,31 @@ class CUDAGraph:
             # accepted names, torch's default is 'global'; no other thread captures here)
             stream.begin_capture(mode=CAPTURE_MODES['relaxed'])
         except Exception:
-            _capture = None
-            self._allocator.__exit__(None, None, None)
+            self._release()
             raise
 
     def capture_end(self):
-        global _capture
         try:
             self._graph = self._stream.end_capture()
         finally:
-            _capture = None
-            self._allocator.__exit__(None, None, None)
+            self._release()
+        self._host = np.zeros(self._slab_bytes, dtype=np.uint8)
         self._ring = _PinnedRing(max(self._slab_bytes, 8))
 
     def _abort(self):
         """End a failed capture and drop what it recorded."""
-        global _capture
         try:
             self._stream.end_capture()
         except Exception:
             pass
+        self._release()
+        self._graph = None
+
+    def _release(self):
+        """No capture under way any more: step_values and allocations go back to eager."""
+        global _capture
         _capture = None
         self._allocator.__exit__(None, None, None)
-        self._graph = None
 
     def _slot(self, compute, count, dtype):
         start = -(-self._slab_bytes // 8) * 8          # 8-byte aligned
@@ -205,9 +210,7 @@ class CUDAGraph:
                                f"in one capture")
         self._slab_bytes = stop
         self._sites.append((compute, dtype, start, count))
-        view = self._slab[start:stop].view(dtype)
-        self._slot_views.append(view)
-        return view
+        return self._slab[start:stop].view(dtype)
 
     # -------------------------------------------------------------- replay
 
@@ -216,7 +219,7 @@ class CUDAGraph:
         if self._graph is None:
             raise RuntimeError("CUDAGraph.replay: nothing captured yet (use `with mt.cuda.graph(g):`)")
         if self._sites:
-            host = np.zeros(self._slab_bytes, dtype=np.uint8)
+            host = self._host
             for compute, dtype, start, size in self._sites:
                 values = np.asarray(tuple(compute()), dtype=dtype)
                 if values.size != size:
@@ -228,8 +231,8 @@ class CUDAGraph:
 
     def reset(self):
         self._graph = None
-        self._sites, self._slot_views = [], []
-        self._slab = None
+        self._sites = []
+        self._slab = self._host = None
 
     def pool(self):
         """The private memory pool (pass it to another capture to share memory)."""
