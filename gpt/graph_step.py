@@ -20,16 +20,24 @@ import minitensor as mt
 WARMUP_STEPS = 3      # eager steps before capture: kernels compiled, optimizer state made
 
 
-def step_body(model, optimizer, data, offsets, grad_clip, autocast=None):
-    """One training step from batch offsets already on the device; returns the loss."""
+def step_body(model, optimizer, data, offsets, grad_clip, autocast=None, scaler=None):
+    """One training step from batch offsets already on the device; returns the loss. The
+    eager step and the captured one are this code. `scaler`: --dtype fp16's GradScaler
+    (eager only: it reads its inf check on the host)."""
     xb, yb = data.batch_at('train', offsets)                      # (B, T), (B, T)
     with autocast or nullcontext():                               # --dtype bf16: its casts are captured too
         _, loss = model(xb, yb)
     optimizer.zero_grad(set_to_none=True)
-    loss.backward()
+    (loss if scaler is None else scaler.scale(loss)).backward()
     if grad_clip > 0:
+        if scaler is not None:
+            scaler.unscale_(optimizer)
         mt.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-    optimizer.step()
+    if scaler is None:
+        optimizer.step()
+    else:
+        scaler.step(optimizer)
+        scaler.update()
     return loss
 
 

@@ -33,7 +33,7 @@ from .data import CharTokenizer, FixedBatches, TextBatches, load_text
 from .data_parallel import Quiet, Replicas
 from .errors import UserError, is_out_of_memory
 from .graph_eval import GraphedLossSum
-from .graph_step import WARMUP_STEPS, GraphedStep, why_not_graphed
+from .graph_step import WARMUP_STEPS, GraphedStep, step_body, why_not_graphed
 from .memory import check_training_fits
 from .runlog import CSVLog
 from .settings import OneLineErrorParser, add_flags, given_values
@@ -207,17 +207,10 @@ class Trainer:
             group['lr'] = lr
         if self.graphed is not None:
             loss = self.graphed()                                 # a replay (after warm-up and capture)
-        else:
-            xb, yb = self.data.get_batch('train')                 # (B, T), (B, T)
-            with self.autocast:                                   # --dtype bf16/fp16: forward and loss
-                _, loss = self.model(xb, yb)
-            self.optimizer.zero_grad(set_to_none=True)
-            self.scaler.scale(loss).backward()                    # the scaler: fp16 only, else a no-op
-            if cfg.grad_clip > 0:
-                self.scaler.unscale_(self.optimizer)
-                mt.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
-            self.scaler.step(self.optimizer)
-            self.scaler.update()
+        else:                                                     # the same step, run eagerly
+            offsets = self.data.draw_offsets('train').to(self.data.device, non_blocking=True)   # (B,)
+            loss = step_body(self.model, self.optimizer, self.data, offsets, cfg.grad_clip, self.autocast,
+                             self.scaler)                         # the scaler: fp16 only, else a no-op
         s.step += 1
         s.lr = lr
         s.loss_sum = loss.detach() if s.loss_sum is None else s.loss_sum + loss.detach()   # no sync
